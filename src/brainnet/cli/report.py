@@ -1,0 +1,69 @@
+"""Tables the CLI prints: metrics (beside published results when known) and data summaries."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+from rich.console import Console
+from rich.table import Table
+
+from brainnet.core.dataset import Dataset
+from brainnet.core.metrics import LOWER_IS_BETTER, METRIC_KEYS
+
+_LABELS = {
+    "hamming_loss": "Hamming loss",
+    "subset_accuracy": "subset accuracy (exact match)",
+    "accuracy": "accuracy (example Jaccard)",
+    "example_f1": "example-based F1",
+    "micro_f1": "micro-F1",
+    "macro_f1": "macro-F1",
+    "one_error": "one-error",
+    "coverage": "coverage",
+    "ranking_loss": "ranking loss",
+    "average_precision": "average precision (ranking)",
+    "macro_auc": "macro ROC-AUC",
+    "mean_average_precision": "mean average precision (labels)",
+}
+
+
+def _fmt(value: float | None) -> str:
+    if value is None:
+        return ""
+    return "n/a" if isinstance(value, float) and math.isnan(value) else f"{value:.4f}"
+
+
+def metrics_table(
+    columns: Mapping[str, Mapping[str, float]],
+    *,
+    published: Mapping[str, float] | None = None,
+    title: str = "",
+) -> Table:
+    """One row per metric, one column per result set; a 'best published' column when given."""
+    table = Table(title=title or None, title_justify="left")
+    table.add_column("metric")
+    table.add_column("", justify="center")
+    for name in columns:
+        table.add_column(name, justify="right")
+    if published:
+        table.add_column("best published", justify="right", style="dim")
+    for key in METRIC_KEYS:
+        row = [_LABELS[key], "↓" if key in LOWER_IS_BETTER else "↑"]
+        row += [_fmt(col.get(key)) for col in columns.values()]
+        if published:
+            row.append(_fmt(published.get(key)))
+        table.add_row(*row)
+    return table
+
+
+def data_summary(data: Dataset) -> str:
+    card = (
+        float(data.Y.sum(axis=1).mean()) if data.Y is not None and data.n_samples else float("nan")
+    )
+    line = f"{data.name}: {data.n_samples} rows, {data.n_features} features, {data.n_labels} labels"
+    return line + (f", {card:.3f} labels per row" if data.Y is not None else "")
+
+
+def print_notes(console: Console, notes: list[str]) -> None:
+    for note in notes:
+        console.print(f"[yellow]note:[/] {note}", highlight=False)

@@ -1,0 +1,136 @@
+"""The model directory format: ``weights.safetensors`` + ``brainnet.json``. Never pickle.
+
+``brainnet.json`` holds ``format``, ``format_version``, ``brainnet_version`` and whatever the model kind needs
+(architecture config, feature and label names, preprocessing statistics, thresholds, metrics, seed), plus the
+SHA-256 of the weights file so that a truncated or swapped file is caught before it is parsed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from brainnet.core.errors import ModelFormatError
+from brainnet.core.files import atomic_directory
+
+FORMAT = "brainnet-model"
+FORMAT_VERSION = 1
+META_FILE = "brainnet.json"
+WEIGHTS_FILE = "weights.safetensors"
+MAX_META_BYTES = 64 * 1024 * 1024
+
+
+def _brainnet_version() -> str:
+    from brainnet import __version__
+
+    return __version__
+
+
+def is_model_dir(path: Path) -> bool:
+    """True when ``path`` looks like a brainnet model directory (used before replacing it)."""
+    meta = path / META_FILE
+    try:
+        return json.loads(meta.read_text("utf-8")).get("format") == FORMAT
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def save_model_dir(
+    path: str | Path, meta: dict[str, Any], tensors: dict[str, np.ndarray], *, force: bool = False
+) -> Path:
+    """Write a model directory atomically.
+
+    Args:
+        path: the directory to create (replaced only with ``force`` and only if it is a brainnet model).
+        meta: JSON-serialisable description; ``format`` keys are added here.
+        tensors: name -> array, stored with safetensors.
+
+    Returns:
+        The directory path.
+    """
+    from safetensors.numpy import save
+
+    path = Path(path)
+    blob = save({k: np.ascontiguousarray(v) for k, v in tensors.items()})
+    full = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "brainnet_version": _brainnet_version(),
+        "weights_file": WEIGHTS_FILE,
+        "weights_sha256": hashlib.sha256(blob).hexdigest(),
+        **meta,
+    }
+    text = json.dumps(full, indent=2, allow_nan=True) + "\n"
+    with atomic_directory(path, force=force, may_replace=is_model_dir) as tmp:
+        (tmp / WEIGHTS_FILE).write_bytes(blob)
+        (tmp / META_FILE).write_text(text, "utf-8")
+    return path
+
+
+def load_model_dir(path: str | Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """Read and check a model directory. Nothing in it is executed.
+
+    Returns:
+        (meta, tensors).
+
+    Raises:
+        ModelFormatError: missing, not a directory, not brainnet's, newer format, corrupt or truncated files.
+    """
+    from safetensors.numpy import load
+
+    path = Path(path)
+    if not path.exists():
+        raise ModelFormatError(
+            f"model directory not found: {str(path)!r}. Train one with `brainnet train`."
+        )
+    if not path.is_dir():
+        raise ModelFormatError(
+            f"{str(path)!r} is a file; a brainnet model is a directory holding {META_FILE} and {WEIGHTS_FILE}."
+        )
+    meta_path = path / META_FILE
+    if not meta_path.is_file():
+        raise ModelFormatError(f"{str(path)!r} is not a brainnet model: {META_FILE} is missing.")
+    raw = meta_path.read_bytes()[: MAX_META_BYTES + 1]
+    if len(raw) > MAX_META_BYTES:
+        raise ModelFormatError(
+            f"{str(meta_path)!r} is larger than {MAX_META_BYTES} bytes; not a brainnet model."
+        )
+    try:
+        meta = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as e:
+        raise ModelFormatError(
+            f"{str(meta_path)!r} is corrupt or truncated (not valid JSON: {e})."
+        ) from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise ModelFormatError(
+            f'{str(meta_path)!r} is not a brainnet model file (expected "format": "{FORMAT}").'
+        )
+    version = meta.get("format_version")
+    if not isinstance(version, int) or version < 1:
+        raise ModelFormatError(f"{str(meta_path)!r} has an invalid format_version: {version!r}.")
+    if version > FORMAT_VERSION:
+        raise ModelFormatError(
+            f"model {str(path)!r} has format version {version}, written by brainnet "
+            f"{meta.get('brainnet_version', '?')}; this brainnet ({_brainnet_version()}) reads up to "
+            f"version {FORMAT_VERSION}. Upgrade brainnet to load it."
+        )
+    weights_path = path / WEIGHTS_FILE
+    if not weights_path.is_file():
+        raise ModelFormatError(f"{str(path)!r} is incomplete: {WEIGHTS_FILE} is missing.")
+    blob = weights_path.read_bytes()
+    if hashlib.sha256(blob).hexdigest() != meta.get("weights_sha256"):
+        raise ModelFormatError(
+            f"{str(weights_path)!r} does not match its checksum in {META_FILE}: the file is corrupt, "
+            "truncated or from another model. Re-train or restore the model directory."
+        )
+    try:
+        tensors = load(blob)
+    except Exception as e:  # safetensors raises its own error types for malformed headers
+        raise ModelFormatError(
+            f"{str(weights_path)!r} is not a valid safetensors file: {e}"
+        ) from None
+    return meta, tensors

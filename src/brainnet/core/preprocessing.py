@@ -1,0 +1,97 @@
+"""Feature preprocessing fitted on training data only: median imputation, then standardisation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from brainnet.core.errors import UserInputError
+
+
+@dataclass(frozen=True)
+class FeatureScaler:
+    """x' = (impute(x) - mean) / scale, with statistics from the training rows.
+
+    Attributes:
+        medians: (d,) values that replace missing features (training medians).
+        mean: (d,) training means after imputation.
+        scale: (d,) training standard deviations (1 where a feature is constant).
+        impute: when False, missing values are rejected instead of imputed.
+    """
+
+    medians: np.ndarray
+    mean: np.ndarray
+    scale: np.ndarray
+    impute: bool = True
+
+    @classmethod
+    def fit(
+        cls, X: np.ndarray, feature_names: list[str], *, impute: bool = True
+    ) -> tuple[FeatureScaler, list[str]]:
+        """Fit on training features.
+
+        Returns:
+            (scaler, notes): notes say what was imputed and which features are constant.
+        """
+        X = np.asarray(X, dtype=np.float64)
+        missing = np.isnan(X)
+        notes: list[str] = []
+        if missing.any():
+            _check_missing(missing, feature_names, impute, "training data")
+            per_col = missing.sum(axis=0)
+            cols = [f"{feature_names[j]}: {int(per_col[j])}" for j in np.flatnonzero(per_col)[:10]]
+            notes.append(
+                f"imputed {int(missing.sum())} missing feature value(s) with training medians ({', '.join(cols)}"
+                f"{', ...' if np.count_nonzero(per_col) > 10 else ''})"
+            )
+        all_missing = missing.all(axis=0)
+        with np.errstate(all="ignore"):
+            medians = np.where(
+                all_missing, 0.0, np.nanmedian(np.where(all_missing, 0.0, X), axis=0)
+            )
+        filled = np.where(missing, medians, X)
+        mean = filled.mean(axis=0)
+        std = filled.std(axis=0)
+        constant = std < 1e-12
+        if constant.any():
+            names = [feature_names[j] for j in np.flatnonzero(constant)]
+            notes.append(
+                f"{len(names)} constant feature(s) carry no information: {', '.join(names[:10])}"
+            )
+        return cls(medians, mean, np.where(constant, 1.0, std), impute), notes
+
+    def transform(self, X: np.ndarray, feature_names: list[str]) -> np.ndarray:
+        """(n, d) raw features -> (n, d) float32 standardised features."""
+        X = np.asarray(X, dtype=np.float64)
+        if X.ndim != 2 or X.shape[1] != self.mean.shape[0]:
+            raise UserInputError(
+                f"expected features of shape (n, {self.mean.shape[0]}); received {X.shape}."
+            )
+        missing = np.isnan(X)
+        if missing.any():
+            _check_missing(missing, feature_names, self.impute, "the input")
+            X = np.where(missing, self.medians, X)
+        return ((X - self.mean) / self.scale).astype(np.float32)
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        return {
+            "scaler.medians": self.medians,
+            "scaler.mean": self.mean,
+            "scaler.scale": self.scale,
+        }
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray], *, impute: bool) -> FeatureScaler:
+        return cls(arrays["scaler.medians"], arrays["scaler.mean"], arrays["scaler.scale"], impute)
+
+
+def _check_missing(missing: np.ndarray, feature_names: list[str], impute: bool, where: str) -> None:
+    if impute:
+        return
+    row, col = map(int, np.argwhere(missing)[0])
+    raise UserInputError(
+        f"{where} has {int(missing.sum())} missing feature value(s) (first: column {feature_names[col]!r}, "
+        f"row {row + 1}) and imputation is off (--no-impute). Fill them in, or drop --no-impute to use "
+        "training medians."
+    )

@@ -1,0 +1,643 @@
+"""Read multi-label tables (CSV/TSV, optionally gzipped, and MULAN/MEKA ARFF) into a ``Dataset``.
+
+One entry point, ``read_table``. CSV values are parsed with NumPy in one go; only when that fails does
+the reader walk the columns to say which cell is wrong. Every problem the user can fix raises
+``UserInputError`` with what was expected, what came and how to fix it.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import gzip
+import io
+import re
+import warnings
+import zlib
+from collections import Counter
+from functools import cached_property
+from operator import itemgetter
+from pathlib import Path
+from xml.etree import ElementTree
+
+import arff
+import numpy as np
+
+from brainnet.core.dataset import Dataset, LabelSpec
+from brainnet.core.errors import UserInputError
+
+MISSING_TOKENS = ("", "?", "na", "nan", "null")  # compared lower-cased and stripped
+_NUMERIC_ARFF_TYPES = ("NUMERIC", "REAL", "INTEGER")
+_MEKA_C = re.compile(r"(?:^|\s)-C\s+(-?\d+)")
+_NO_SPEC = LabelSpec()
+_LABEL_HELP = (
+    "--labels a,b,c (label column names), --label-columns N (the last N columns are labels), "
+    "or --label-column NAME --delimiter \";\" (one column holding label names separated by ';')"
+)
+_ARFF_LABEL_HELP = (
+    "--label-columns N (the last N attributes), --xml FILE (a MULAN label XML), --labels a,b,c, "
+    "or a MEKA header such as @relation 'name: -C -14' (-C N: first N attributes, -C -N: last N)"
+)
+
+
+def read_table(
+    source: str | Path,
+    spec: LabelSpec = _NO_SPEC,
+    *,
+    split: str = "train",
+    known_features: list[str] | None = None,
+    known_labels: list[str] | None = None,
+    require_labels: bool = True,
+) -> Dataset:
+    """Read a built-in dataset or a CSV/TSV/ARFF file into features and multi-hot labels.
+
+    The format follows the file name: ``.csv``, ``.csv.gz`` -> comma separated; ``.tsv`` (``.gz``) ->
+    tab separated; ``.arff`` (``.gz``) -> ARFF; anything else is tried as CSV. A CSV header without the
+    expected separator but with tabs or semicolons is read with that separator instead (and a note).
+
+    Labels in a CSV come from exactly one of ``spec.labels`` (names, Y in that order),
+    ``spec.label_columns`` (the last N columns) or ``spec.label_column`` (one column of names split on
+    ``spec.delimiter``; labels are the sorted unique names, or ``known_labels``). In an ARFF file they
+    come from ``spec.label_columns``, ``spec.labels``, ``spec.xml`` (MULAN label XML; Y keeps the ARFF
+    attribute order, not the XML's) or, with no option, the MEKA ``-C N`` in the ``@relation`` name
+    (N > 0: the first N attributes, N < 0: the last -N). Without any option, ``known_labels`` (the
+    labels of a saved model) name the label columns.
+
+    Args:
+        source: a built-in dataset name (``"yeast"``; it wins over a directory of that name, not over
+            a file) or a path to a file.
+        spec: how to find the labels (the CLI's reading options); default: no option given.
+        split: ``"train"`` or ``"test"``; used only for built-in datasets.
+        known_features: feature names a saved model expects; those columns are taken by name, in this
+            order, wherever they are in the file; other non-label columns are ignored.
+        known_labels: label names a saved model predicts; Y is returned in this order.
+        require_labels: when False, a file without any of the label columns reads with ``Y=None``
+            (prediction input).
+
+    Returns:
+        Dataset with X (n, d) float64 (NaN = missing), Y (n, L) uint8 or None, the column names,
+        ``name`` ("yeast (train)" or the path) and reading notes for the user.
+
+    Raises:
+        UserInputError: unreadable file, bad option, missing column, non-numeric feature, label not 0/1...
+    """
+    if isinstance(source, str) and _is_builtin(source):
+        if not spec.is_empty():
+            raise UserInputError(
+                f"the built-in dataset {source!r} comes with its labels; received label options "
+                f"{_given_options(spec)}. Drop them, or pass the path of your own file."
+            )
+        from brainnet.core import datasets  # lazy: datasets imports this module
+
+        return datasets.load_builtin(
+            source, split, known_features=known_features, known_labels=known_labels
+        )
+    path = Path(source)
+    _check_path(path)
+    if known_labels is not None and not known_labels:
+        raise UserInputError("known_labels is empty; expected the label names of the model.")
+    reader = _read_arff if _is_arff(path) else _read_csv
+    return reader(path, spec, known_features, known_labels, require_labels)
+
+
+# ----------------------------------------------------------------------------- paths and text
+
+
+def _is_builtin(source: str) -> bool:
+    from brainnet.core import datasets  # lazy: datasets imports this module
+
+    return source in datasets.DATASETS and not Path(source).is_file()
+
+
+def _is_arff(path: Path) -> bool:
+    return path.name.lower().endswith((".arff", ".arff.gz"))
+
+
+def _check_path(path: Path) -> None:
+    if path.is_dir():
+        raise UserInputError(
+            f"{path} is a directory; expected a .csv, .csv.gz, .tsv or .arff file. "
+            "Pass the path of a file inside it."
+        )
+    if path.exists():
+        return
+    from brainnet.core import datasets  # lazy: datasets imports this module
+
+    message = f"file not found: {path}."
+    names = datasets.builtin_names()
+    if len(path.parts) == 1:  # a bare name: perhaps a mistyped built-in
+        stem = path.name.split(".", 1)[0].lower()
+        close = difflib.get_close_matches(stem, names, n=1, cutoff=0.6)
+        if close or not path.suffix:
+            hint = f" Did you mean the built-in dataset {close[0]!r}?" if close else ""
+            message += f"{hint} Built-in datasets: {', '.join(names)}."
+    raise UserInputError(message + " Check the path, or pass a built-in dataset name.")
+
+
+def _read_text(path: Path) -> tuple[str, list[str]]:
+    """Whole file as text (gunzipped when it starts with the gzip magic) and reading notes."""
+    raw = path.read_bytes()
+    if raw[:2] == b"\x1f\x8b":
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError, zlib.error) as err:
+            raise UserInputError(
+                f"{path} looks gzipped but cannot be decompressed ({err}); re-create the file."
+            ) from None
+    if raw[:4] == b"PK\x03\x04":
+        raise UserInputError(
+            f"{path} is a zip archive (an Excel workbook?); expected plain text. Export it as CSV."
+        )
+    if not raw.strip():
+        raise UserInputError(
+            f"{path} is empty; expected a header row of column names followed by data rows."
+        )
+    try:
+        return raw.decode("utf-8-sig"), []
+    except UnicodeDecodeError:
+        return raw.decode("latin-1"), [f"{path.name} is not UTF-8; read it as Latin-1"]
+
+
+def _columns_text(columns: list[str], limit: int = 12) -> str:
+    shown = ", ".join(columns[:limit])
+    return shown + (f", ... ({len(columns) - limit} more)" if len(columns) > limit else "")
+
+
+def _given_options(spec: LabelSpec) -> str:
+    flags = {
+        "--labels": spec.labels,
+        "--label-columns": spec.label_columns,
+        "--label-column": spec.label_column,
+        "--xml": spec.xml,
+    }
+    return " and ".join(flag for flag, value in flags.items() if value is not None)
+
+
+# ----------------------------------------------------------------------------- CSV
+
+
+def _read_csv(path, spec, known_features, known_labels, require_labels) -> Dataset:
+    if spec.xml is not None:
+        raise UserInputError(
+            f"--xml names the labels of an ARFF file; {path} is read as CSV. "
+            "For a CSV pass --labels a,b,c or --label-columns N instead."
+        )
+    _check_one_option(spec)
+    text, notes = _read_text(path)
+    table = _CsvText(text, path, notes)
+    header, delimited = table.header, spec.label_column is not None
+    if delimited:
+        Y, label_names, label_idx = _delimited_labels(table, spec, known_labels, require_labels)
+    else:
+        label_idx = _select_labels(header, spec, known_labels, require_labels, path)
+        label_names = [header[i] for i in label_idx] if label_idx else []
+    feat_idx = _select_features(header, label_idx or [], known_features, path, notes)
+    feature_names = [header[i] for i in feat_idx]
+    numeric = feat_idx if delimited else feat_idx + (label_idx or [])
+    block = table.numbers(numeric, whole_table=not delimited)  # (n, len(numeric)) or None
+    d = len(feat_idx)
+    if block is not None and np.isin(block[:, d:], (0.0, 1.0)).all():
+        X = np.ascontiguousarray(block[:, :d])
+        if not delimited:
+            Y = block[:, d:].astype(np.uint8) if label_idx else None
+    else:  # slow path: find and name the bad cell
+        X = _parse_features(_take(table.rows, feat_idx), feature_names, table.where)
+        if not delimited:
+            cells = _take(table.rows, label_idx) if label_idx else None
+            Y = _parse_labels(cells, label_names, table.where) if label_idx else None
+    return _finish(X, Y, feature_names, label_names, known_labels, path, notes)
+
+
+class _CsvText:
+    """A CSV file's text and header; the rows are split by the csv module only when needed.
+
+    Args:
+        text: the whole file.
+        path: for messages.
+        notes: reading notes to append to.
+    """
+
+    def __init__(self, text: str, path: Path, notes: list[str]) -> None:
+        self.text, self.path = text, path
+        first_line = next((line for line in text.splitlines() if line.strip()), "")
+        tab = path.name.lower().endswith((".tsv", ".tsv.gz", ".tab"))
+        self.delimiter = "\t" if tab else ","
+        if self.delimiter not in first_line:
+            for other in ("\t", ";", ","):
+                if other != self.delimiter and other in first_line:
+                    self.delimiter = other
+                    notes.append(f"columns are separated by {other!r}")
+                    break
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=self.delimiter)
+        try:
+            header = next((row for row in reader if any(cell.strip() for cell in row)), None)
+        except csv.Error as err:
+            raise UserInputError(f"cannot parse the header of {path} as CSV: {err}.") from None
+        if header is None:
+            raise UserInputError(f"{path} has no column names; expected a header row first.")
+        self.header, self.skip = [name.strip() for name in header], reader.line_num
+        _check_header(self.header, path)
+        if not "".join(text.split("\n", self.skip)[self.skip :]).strip():
+            raise UserInputError(
+                f"{path} has a header but no data rows; expected a header row and at least "
+                "2 data rows."
+            )
+
+    def numbers(self, usecols: list[int], whole_table: bool) -> np.ndarray | None:
+        """Fast path: columns ``usecols`` parsed by NumPy at once; None when anything is off.
+
+        ``whole_table`` parses every column so that rows of a different length fail here.
+        """
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # "empty input" for a header-only file
+                block = np.loadtxt(
+                    io.StringIO(self.text, newline=""),
+                    delimiter=self.delimiter,
+                    quotechar='"',
+                    comments=None,
+                    skiprows=self.skip,
+                    usecols=None if whole_table else usecols,
+                    ndmin=2,
+                    dtype=np.float64,
+                )
+        except ValueError:
+            return None
+        if block.shape[0] < 2 or not whole_table and block.shape[0] != len(self.rows):
+            return None
+        if whole_table:
+            if block.shape[1] != len(self.header):
+                return None
+            block = block[:, usecols]
+        return block
+
+    @cached_property
+    def _rows_and_lines(self) -> tuple[list[list[str]], list[int]]:
+        reader = csv.reader(io.StringIO(self.text, newline=""), delimiter=self.delimiter)
+        rows, lines = [], []
+        try:
+            for row in reader:
+                if row and any(cell.strip() for cell in row):
+                    rows.append(row)
+                    lines.append(reader.line_num)
+        except csv.Error as err:
+            raise UserInputError(
+                f"cannot parse {self.path} as CSV at line {reader.line_num}: {err}. "
+                "Check the quoting on that line."
+            ) from None
+        rows, lines = rows[1:], lines[1:]  # drop the header
+        _check_rows(len(self.header), rows, lines, self.path)
+        return rows, lines
+
+    @property
+    def rows(self) -> list[list[str]]:
+        """Data rows as lists of cells, each with one cell per header column."""
+        return self._rows_and_lines[0]
+
+    def where(self, i: int) -> str:
+        return f"data row {i + 1} (line {self._rows_and_lines[1][i]})"
+
+
+def _check_header(header: list[str], path: Path) -> None:
+    duplicates = [name for name, count in Counter(header).items() if count > 1]
+    if duplicates:
+        raise UserInputError(
+            f"duplicate column names in {path}: {', '.join(map(repr, duplicates[:10]))}; "
+            "every column needs a unique name. Rename or drop the repeated columns."
+        )
+
+
+def _check_rows(n_cols: int, rows: list, lines: list[int], path: Path) -> None:
+    if len(rows) < 2:
+        raise UserInputError(
+            f"{path} has {len(rows)} data row(s); expected a header row and at least 2 data rows."
+        )
+    for row, line in zip(rows, lines, strict=True):
+        if len(row) != n_cols:
+            raise UserInputError(
+                f"line {line} of {path} has {len(row)} cells; expected {n_cols}, one per header "
+                "column. Fix that row (a stray or missing separator, or an unquoted value "
+                "containing the separator)."
+            )
+
+
+def _take(rows: list, idx: list[int]) -> np.ndarray:
+    """The cells of columns ``idx`` as an (n, len(idx)) string array."""
+    if len(idx) == 1:
+        i = idx[0]
+        return np.array([[row[i]] for row in rows], dtype=str)
+    get = itemgetter(*idx)
+    return np.array([get(row) for row in rows], dtype=str)
+
+
+def _parse_features(cells: np.ndarray, names: list[str], where) -> np.ndarray:
+    """(n, d) strings -> (n, d) float64; missing tokens become NaN; a bad cell raises."""
+    try:
+        return cells.astype(np.float64)  # fast path: the whole block at once
+    except ValueError:
+        pass
+    X = np.empty(cells.shape, dtype=np.float64)
+    for j, name in enumerate(names):
+        col = cells[:, j]
+        try:
+            X[:, j] = col.astype(np.float64)
+            continue
+        except ValueError:
+            missing = np.isin(np.char.lower(np.char.strip(col)), MISSING_TOKENS)
+        try:
+            X[:, j] = np.where(missing, "nan", col).astype(np.float64)
+        except ValueError:
+            i = next(i for i, v in enumerate(col) if not missing[i] and not _is_number(v))
+            raise UserInputError(
+                f"feature column {name!r} holds a non-numeric value {str(col[i])!r} at {where(i)}; "
+                "features must be numbers (empty, '?', 'NA' or 'NaN' mean missing). Drop that "
+                "column, encode it as numbers (e.g. one-hot), or name it as a label."
+            ) from None
+    return X
+
+
+def _is_number(value: str) -> bool:
+    try:
+        float(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _parse_labels(cells: np.ndarray, names: list[str], where) -> np.ndarray:
+    """(n, L) strings "0"/"1" (also "0.0"/"1.0") -> (n, L) uint8; anything else raises."""
+    try:
+        values = cells.astype(np.float64)
+        if np.all((values == 0) | (values == 1)):
+            return values.astype(np.uint8)
+    except ValueError:
+        pass
+    for j, name in enumerate(names):
+        for i, value in enumerate(cells[:, j]):
+            if not _is_number(value) or float(value) not in (0.0, 1.0):
+                shown = "a missing value" if not str(value).strip() else repr(str(value))
+                raise UserInputError(
+                    f"label column {name!r} must hold 0 or 1; received {shown} at {where(i)}. "
+                    "Write 0/1 in every label cell (labels cannot be missing); for one column of "
+                    "label names use --label-column NAME --delimiter ';'."
+                )
+    raise AssertionError("unreachable: a label cell failed to parse but none was found")
+
+
+def _delimited_labels(table: _CsvText, spec: LabelSpec, known_labels, require_labels):
+    """One column of delimited label names -> (Y (n, L) uint8 or None, names, [column index])."""
+    header, path = table.header, table.path
+    if spec.label_column not in header:
+        if not require_labels:
+            return None, list(known_labels or []), None
+        _raise_unknown_columns([spec.label_column], header, path, "--label-column")
+    if not spec.delimiter:
+        raise UserInputError('--delimiter is empty; pass the separator of label names, e.g. ";".')
+    j = header.index(spec.label_column)
+    sets = [
+        {name.strip() for name in row[j].split(spec.delimiter) if name.strip()}
+        for row in table.rows
+    ]
+    found = set().union(*sets)
+    names = list(known_labels) if known_labels is not None else sorted(found)
+    unknown = sorted(found - set(names))
+    if unknown:
+        raise UserInputError(
+            f"column {spec.label_column!r} of {path} holds labels the model does not know: "
+            f"{_columns_text(unknown)}; the model knows: {_columns_text(names)}."
+        )
+    if not names:
+        raise UserInputError(
+            f"column {spec.label_column!r} of {path} has no label names (every cell is empty); "
+            f"expected names separated by {spec.delimiter!r}, e.g. 'a{spec.delimiter}b'."
+        )
+    position = {name: k for k, name in enumerate(names)}
+    Y = np.zeros((len(sets), len(names)), dtype=np.uint8)  # (n, L)
+    for i, labels in enumerate(sets):
+        Y[i, [position[name] for name in labels]] = 1
+    return Y, names, [j]
+
+
+# ----------------------------------------------------------------------------- columns
+
+
+def _check_one_option(spec: LabelSpec) -> None:
+    given = _given_options(spec)
+    if " and " in given:
+        raise UserInputError(
+            f"pass only one way to find the labels; received {given}. Keep one of them."
+        )
+
+
+def _select_labels(columns, spec, known_labels, require_labels, path, relation=None):
+    """Indices of the label columns (file order unless given by names), or None for no labels."""
+    _check_one_option(spec)
+    if spec.label_columns is not None:
+        return _last_n(columns, spec.label_columns, path)
+    if spec.labels is not None:
+        return _by_names(columns, list(spec.labels), require_labels, path, "--labels")
+    if spec.label_column is not None:
+        raise UserInputError(
+            f"--label-column reads a CSV column of label names; {path} is ARFF. "
+            f"Find its labels with {_ARFF_LABEL_HELP}."
+        )
+    if spec.xml is not None:
+        names = _xml_label_names(Path(spec.xml))
+        found = _by_names(columns, names, require_labels, path, f"the XML {spec.xml}")
+        return sorted(found) if found is not None else None  # ARFF attribute order
+    if known_labels is not None:
+        return _by_names(columns, list(known_labels), require_labels, path, "the model's labels")
+    if relation is not None and _MEKA_C.search(relation):
+        return _meka_labels(columns, int(_MEKA_C.search(relation).group(1)), relation, path)
+    if not require_labels:
+        return None
+    options = _LABEL_HELP if relation is None else _ARFF_LABEL_HELP
+    xmls = sorted(path.parent.glob("*.xml"))[:3] if relation is not None else []
+    found = f" Label XML files next to it: {', '.join(map(str, xmls))}." if xmls else ""
+    raise UserInputError(
+        f"which columns of {path} are the labels? Pass one of {options}.{found} "
+        f"Columns: {_columns_text(columns)}."
+    )
+
+
+def _last_n(columns: list[str], n, path: Path) -> list[int]:
+    n_cols = len(columns)
+    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= n_cols - 1:
+        raise UserInputError(
+            f"--label-columns must be in 1..{n_cols - 1} for {path} ({n_cols} columns: at least "
+            f"one must stay a feature); received {n!r}."
+        )
+    return list(range(n_cols - n, n_cols))
+
+
+def _meka_labels(columns: list[str], n: int, relation: str, path: Path) -> list[int]:
+    if n == 0 or abs(n) >= len(columns):
+        raise UserInputError(
+            f"the @relation of {path} ({relation!r}) says -C {n}; expected -C N (first N "
+            f"attributes) or -C -N (last N) with 1 <= N <= {len(columns) - 1}. "
+            "Fix the header or pass --label-columns N."
+        )
+    return list(range(n)) if n > 0 else list(range(len(columns) + n, len(columns)))
+
+
+def _by_names(columns, names, require_labels, path, source):
+    if not names:
+        raise UserInputError(f"no label names given by {source}; expected at least one label.")
+    repeated = [name for name, count in Counter(names).items() if count > 1]
+    if repeated:
+        raise UserInputError(f"{source} names a label twice: {', '.join(repeated)}.")
+    position = {name: i for i, name in enumerate(columns)}
+    missing = [name for name in names if name not in position]
+    if not missing:
+        return [position[name] for name in names]
+    if len(missing) == len(names) and not require_labels:
+        return None
+    _raise_unknown_columns(missing, columns, path, source)
+
+
+def _raise_unknown_columns(missing, columns, path, source) -> None:
+    hints = []
+    lower = {column.lower(): column for column in columns}
+    for name in missing[:3]:
+        close = [lower[name.lower()]] if name.lower() in lower else []
+        close = close or difflib.get_close_matches(name, columns, n=1)
+        if close:
+            hints.append(f"{close[0]!r} for {name!r}")
+    hint = f" Did you mean {', '.join(hints)}?" if hints else ""
+    more = f" and {len(missing) - 10} more" if len(missing) > 10 else ""
+    raise UserInputError(
+        f"label column(s) from {source} not found in {path}: "
+        f"{', '.join(map(repr, missing[:10]))}{more}. Available columns: "
+        f"{_columns_text(columns)}.{hint}"
+    )
+
+
+def _select_features(columns, label_idx, known_features, path, notes) -> list[int]:
+    is_label = set(label_idx)
+    free = [i for i in range(len(columns)) if i not in is_label]
+    if known_features is not None:
+        position = {columns[i]: i for i in free}
+        missing = [name for name in known_features if name not in position]
+        if missing:
+            more = f" and {len(missing) - 10} more" if len(missing) > 10 else ""
+            raise UserInputError(
+                f"{len(missing)} feature column(s) the model needs are missing from {path}: "
+                f"{', '.join(map(repr, missing[:10]))}{more}. The file has: "
+                f"{_columns_text([columns[i] for i in free], 8)}. Pass a file with the "
+                "training data's feature columns (any order; extra columns are ignored)."
+            )
+        ignored = len(free) - len(known_features)
+        if ignored:
+            notes.append(f"ignored {ignored} column(s) the model does not use")
+        free = [position[name] for name in known_features]
+    if not free:
+        raise UserInputError(
+            f"no feature columns in {path}: all {len(columns)} columns are labels; expected at "
+            "least one feature column. Check which columns you named as labels."
+        )
+    return free
+
+
+def _xml_label_names(xml: Path) -> list[str]:
+    """Label names of a MULAN label XML (``<label name=...>``, nested ones included)."""
+    if not xml.is_file():
+        raise UserInputError(f"label XML file not found: {xml}. Pass the MULAN .xml of the data.")
+    try:
+        root = ElementTree.parse(xml).getroot()
+    except ElementTree.ParseError as err:
+        raise UserInputError(f"cannot parse the label XML {xml}: {err}.") from None
+    names = [el.get("name") for el in root.iter() if el.tag.rsplit("}", 1)[-1] == "label"]
+    names = [name for name in names if name]
+    if not names:
+        raise UserInputError(
+            f'the label XML {xml} has no <label name="..."> elements; expected a MULAN label file.'
+        )
+    return names
+
+
+# ----------------------------------------------------------------------------- ARFF
+
+
+def _read_arff(path, spec, known_features, known_labels, require_labels) -> Dataset:
+    text, notes = _read_text(path)
+    try:
+        table = arff.loads(text)
+    except arff.ArffException as err:
+        raise UserInputError(
+            f"cannot read the ARFF file {path}: {err} Fix that line "
+            "(every data row needs one value per @attribute)."
+        ) from None
+    columns = [name for name, _ in table["attributes"]]
+    rows = table["data"]
+    if len(rows) < 2:
+        raise UserInputError(f"{path} has {len(rows)} data row(s); expected at least 2.")
+    label_idx = _select_labels(
+        columns, spec, known_labels, require_labels, path, relation=table["relation"]
+    )
+    feat_idx = _select_features(columns, label_idx or [], known_features, path, notes)
+    _check_numeric_attributes(table["attributes"], feat_idx, path)
+    cells = np.array(rows, dtype=object)  # (n, n_attributes)
+    features = cells[:, feat_idx]
+    features[np.vectorize(lambda v: v is None, otypes=[bool])(features)] = np.nan
+    X = features.astype(np.float64)  # numeric (or numeric nominal) attributes: cannot fail
+    label_names = [columns[i] for i in label_idx] if label_idx else []
+    Y = None
+    if label_idx:
+        texts = np.vectorize(lambda v: "" if v is None else str(v), otypes=[str])(
+            cells[:, label_idx]
+        )
+        Y = _parse_labels(texts, label_names, lambda i: f"data row {i + 1}")
+    feature_names = [columns[i] for i in feat_idx]
+    return _finish(X, Y, feature_names, label_names, known_labels, path, notes)
+
+
+def _check_numeric_attributes(attributes, feat_idx: list[int], path: Path) -> None:
+    """Numeric attributes pass; so do nominal ones whose values are all numbers ({0,1})."""
+    for i in feat_idx:
+        name, kind = attributes[i]
+        if isinstance(kind, list) and all(_is_number(value) for value in kind):
+            continue
+        if isinstance(kind, str) and kind.upper() in _NUMERIC_ARFF_TYPES:
+            continue
+        shown = "nominal {" + ", ".join(kind[:5]) + "}" if isinstance(kind, list) else kind
+        raise UserInputError(
+            f"ARFF attribute {name!r} in {path} is {shown}; features must be numeric. Drop or "
+            "encode that attribute (e.g. one-hot), or name it as a label if it is one."
+        )
+
+
+# ----------------------------------------------------------------------------- result
+
+
+def _finish(X, Y, feature_names, label_names, known_labels, path, notes) -> Dataset:
+    if Y is None:
+        label_names = list(known_labels or [])
+        notes.append("no label columns found: read the features only")
+    elif known_labels is not None and label_names != list(known_labels):
+        extra = sorted(set(label_names) - set(known_labels))
+        absent = sorted(set(known_labels) - set(label_names))
+        if extra or absent:
+            raise UserInputError(
+                f"the labels of {path} differ from the model's: not in the file: "
+                f"{_columns_text(absent) or '-'}; not in the model: {_columns_text(extra) or '-'}. "
+                "Pass a file with the model's label columns."
+            )
+        order = [label_names.index(name) for name in known_labels]
+        Y, label_names = Y[:, order], list(known_labels)
+    note = _missing_note(X, feature_names)
+    if note:
+        notes.append(note)
+    return Dataset(X, Y, list(feature_names), list(label_names), name=str(path), notes=notes)
+
+
+def _missing_note(X: np.ndarray, names: list[str]) -> str | None:
+    counts = np.isnan(X).sum(axis=0)  # (d,)
+    columns = np.flatnonzero(counts)
+    if not columns.size:
+        return None
+    total = int(counts.sum())
+    shown = ", ".join(f"{names[j]}: {counts[j]}" for j in columns[:5])
+    more = ", ..." if columns.size > 5 else ""
+    values = "value" if total == 1 else "values"
+    cols = "column" if columns.size == 1 else "columns"
+    return f"{total} missing feature {values} in {columns.size} {cols} ({shown}{more})"

@@ -1,0 +1,151 @@
+"""The training loop: mini-batch gradient descent with callbacks for everything optional."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+
+from brainnet.core import metrics
+from brainnet.pipeline.callbacks import Callback, StopTraining
+
+# monitor name -> (function on (Y, P), mode)
+_MONITORS = {
+    "average_precision": (metrics.average_precision, "max"),
+    "macro_auc": (metrics.macro_auc, "max"),
+    "mean_average_precision": (metrics.mean_average_precision, "max"),
+    "micro_f1": (lambda Y, P: metrics.micro_f1(Y, (P >= 0.5).astype(np.uint8)), "max"),
+    "macro_f1": (lambda Y, P: metrics.macro_f1(Y, (P >= 0.5).astype(np.uint8)), "max"),
+}
+
+
+def monitor_mode(monitor: str) -> str:
+    return "min" if monitor == "loss" else _MONITORS[monitor][1]
+
+
+@dataclass
+class TrainState:
+    """What the loop knows; callbacks read and write it."""
+
+    epoch: int = 0
+    best_epoch: int | None = None
+    best_value: float | None = None
+    history: list[dict[str, float]] = field(default_factory=list)
+    stop_reason: str = ""
+    interrupted: bool = False
+
+
+class Trainer:
+    """Trains ``model`` on in-memory tensors.
+
+    Args:
+        model: maps (B, d) to (B, L) logits.
+        loss_fn: e.g. ``BCEWithLogitsLoss``; called as ``loss_fn(logits, targets)``.
+        optimizer: over ``model.parameters()``.
+        epochs: upper bound on epochs.
+        batch_size: rows per step; a last batch of one row is dropped (BatchNorm needs two).
+        monitor: "loss" or a metric name of ``_MONITORS``, computed on the validation data each epoch.
+        callbacks: run in list order for every event.
+        generator: the torch RNG that orders the batches (seeded by the caller).
+        device: where the model and batches live.
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        loss_fn: nn.Module,
+        optimizer: torch.optim.Optimizer,
+        *,
+        epochs: int,
+        batch_size: int,
+        monitor: str = "loss",
+        callbacks: list[Callback] | None = None,
+        generator: torch.Generator | None = None,
+        device: torch.device | str = "cpu",
+    ) -> None:
+        self.model, self.loss_fn, self.optimizer = model, loss_fn, optimizer
+        self.epochs, self.batch_size, self.monitor = epochs, batch_size, monitor
+        self.callbacks = list(callbacks or [])
+        self.generator = generator
+        self.device = torch.device(device)
+        self.state = TrainState()
+
+    def _emit(self, event: str, *args: object) -> None:
+        for cb in self.callbacks:
+            getattr(cb, event)(self, *args)
+
+    def fit(self, X: np.ndarray, Y: np.ndarray, X_val: np.ndarray, Y_val: np.ndarray) -> TrainState:
+        """Train until ``epochs``, a callback's StopTraining, or Ctrl-C (which keeps the best model so far)."""
+        Xt = torch.as_tensor(X, dtype=torch.float32, device=self.device)  # (n, d)
+        Yt = torch.as_tensor(Y, dtype=torch.float32, device=self.device)  # (n, L)
+        self.model.to(self.device)
+        self._emit("on_fit_start")
+        try:
+            for epoch in range(1, self.epochs + 1):
+                self.state.epoch = epoch
+                self._emit("on_epoch_start")
+                train_loss = self._train_epoch(Xt, Yt)
+                logs = {
+                    "epoch": float(epoch),
+                    "train_loss": train_loss,
+                    **self._validate(X_val, Y_val),
+                }
+                self.state.history.append(logs)
+                try:
+                    self._emit("on_epoch_end", logs)
+                except StopTraining as stop:
+                    self.state.stop_reason = str(stop)
+                    break
+            else:
+                self.state.stop_reason = f"reached the epoch limit ({self.epochs})"
+        except KeyboardInterrupt:
+            self.state.interrupted = True
+            self.state.stop_reason = f"interrupted (Ctrl-C) during epoch {self.state.epoch}"
+        finally:
+            self._emit("on_fit_end")
+        return self.state
+
+    def _train_epoch(self, X: torch.Tensor, Y: torch.Tensor) -> float:
+        self.model.train()
+        n = X.shape[0]
+        order = torch.randperm(n, generator=self.generator).to(self.device)
+        total, seen = 0.0, 0
+        for start in range(0, n, self.batch_size):
+            idx = order[start : start + self.batch_size]
+            if idx.numel() < 2 and seen > 0:
+                break  # BatchNorm cannot train on one row
+            loss = self.loss_fn(self.model(X[idx]), Y[idx])
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            self._emit("on_after_backward")
+            self.optimizer.step()
+            value = float(loss.detach())
+            total += value * idx.numel()
+            seen += idx.numel()
+            self._emit("on_batch_end", value)
+        return total / max(seen, 1)
+
+    def _validate(self, X_val: np.ndarray, Y_val: np.ndarray) -> dict[str, float]:
+        logits = predict_logits(self.model, X_val, self.device)
+        targets = torch.as_tensor(Y_val, dtype=torch.float32)
+        val_loss = float(nn.functional.binary_cross_entropy_with_logits(logits, targets))
+        logs = {"val_loss": val_loss}
+        if self.monitor != "loss":
+            P = torch.sigmoid(logits).numpy().astype(np.float64)
+            logs[f"val_{self.monitor}"] = float(_MONITORS[self.monitor][0](Y_val, P))
+        return logs
+
+
+@torch.no_grad()
+def predict_logits(
+    model: nn.Module, X: np.ndarray, device: torch.device | str, batch_size: int = 4096
+) -> torch.Tensor:
+    """(n, d) features -> (n, L) logits on the CPU, in eval mode, in batches."""
+    model.eval()
+    Xt = torch.as_tensor(X, dtype=torch.float32)
+    out = [
+        model(Xt[i : i + batch_size].to(device)).cpu() for i in range(0, Xt.shape[0], batch_size)
+    ]
+    return torch.cat(out) if out else torch.zeros((0, 0))

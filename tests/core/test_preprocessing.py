@@ -1,0 +1,41 @@
+import numpy as np
+import pytest
+
+from brainnet.core.errors import UserInputError
+from brainnet.core.preprocessing import FeatureScaler
+
+NAMES = ["a", "b", "c"]
+
+
+def test_standardises_with_training_statistics_and_imputes_medians():
+    X = np.array([[1.0, 10.0, 5.0], [3.0, np.nan, 5.0], [5.0, 30.0, 5.0], [7.0, 20.0, 5.0]])
+    scaler, notes = FeatureScaler.fit(X, NAMES)
+    np.testing.assert_allclose(scaler.medians, [4.0, 20.0, 5.0])
+    Z = scaler.transform(X, NAMES)
+    np.testing.assert_allclose(Z.mean(0), 0, atol=1e-6)
+    np.testing.assert_allclose(Z[:, :2].std(0), 1, atol=1e-6)
+    assert np.all(Z[:, 2] == 0)  # constant feature: scale 1, no division by zero
+    assert any("imputed 1 missing" in n and "b: 1" in n for n in notes)
+    assert any("constant" in n and "c" in n for n in notes)
+    new = scaler.transform(np.array([[np.nan, np.nan, 5.0]]), NAMES)
+    np.testing.assert_allclose(
+        new[0, :2], ((np.array([4.0, 20.0]) - scaler.mean[:2]) / scaler.scale[:2])
+    )
+
+
+def test_no_impute_rejects_missing_values_naming_column_and_row():
+    X = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, np.nan]])
+    with pytest.raises(UserInputError, match=r"column 'c', row 2\) and imputation is off"):
+        FeatureScaler.fit(X, NAMES, impute=False)
+    scaler, _ = FeatureScaler.fit(X[:1], NAMES, impute=False)
+    with pytest.raises(UserInputError, match="imputation is off"):
+        scaler.transform(X, NAMES)
+
+
+def test_round_trip_and_shape_check():
+    scaler, _ = FeatureScaler.fit(np.random.default_rng(0).normal(size=(10, 3)), NAMES)
+    again = FeatureScaler.from_arrays(scaler.to_arrays(), impute=True)
+    x = np.ones((2, 3))
+    np.testing.assert_array_equal(scaler.transform(x, NAMES), again.transform(x, NAMES))
+    with pytest.raises(UserInputError, match=r"expected features of shape \(n, 3\)"):
+        scaler.transform(np.ones((2, 4)), NAMES)
