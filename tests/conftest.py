@@ -13,4 +13,4 @@ def toy_data():
     return X.astype(np.float64), Y.astype(np.uint8)
 
 
-FAST = {"hidden_sizes": (32,), "epochs": 15, "patience": 5, "batch_size": 32, "lr": 3e-3}
+FAST = {"n_models": 1, "hidden_sizes": (32,), "epochs": 15, "patience": 5, "batch_size": 32, "lr": 3e-3}

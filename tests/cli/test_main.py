@@ -12,6 +12,8 @@ from brainnet.cli.main import main
 from brainnet.core.metrics import METRIC_KEYS
 
 FAST = [
+    "--n-models",
+    "1",
     "--hidden-sizes",
     "32",
     "--epochs",

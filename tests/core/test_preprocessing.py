@@ -1,3 +1,5 @@
+import json
+
 import numpy as np
 import pytest
 
@@ -34,7 +36,7 @@ def test_no_impute_rejects_missing_values_naming_column_and_row():
 
 def test_round_trip_and_shape_check():
     scaler, _ = FeatureScaler.fit(np.random.default_rng(0).normal(size=(10, 3)), NAMES)
-    again = FeatureScaler.from_arrays(scaler.to_arrays(), impute=True)
+    again = FeatureScaler.from_dict(json.loads(json.dumps(scaler.to_dict())))
     x = np.ones((2, 3))
     np.testing.assert_array_equal(scaler.transform(x, NAMES), again.transform(x, NAMES))
     with pytest.raises(UserInputError, match=r"expected features of shape \(n, 3\)"):

@@ -42,3 +42,20 @@ def test_split_is_seeded_disjoint_and_complete():
 def test_too_few_rows_is_a_clear_error():
     with pytest.raises(UserInputError, match="both parts need at least one row"):
         multilabel_split(np.ones((2, 1), dtype=np.uint8), 0.1, 0)
+
+
+def test_kfold_partitions_the_rows_and_is_stratified():
+    from brainnet.core.splits import multilabel_kfold
+
+    Y = _correlated_labels(n=500)
+    folds = multilabel_kfold(Y, 5, seed=0)
+    vals = np.concatenate([va for _, va in folds])
+    assert sorted(vals.tolist()) == list(range(500))
+    for tr, va in folds:
+        assert not set(tr) & set(va) and len(tr) + len(va) == 500
+    strat = np.mean([_deviation(Y, va) for _, va in folds])
+    rand = np.mean([_deviation(Y, va) for _, va in (random_split(500, 0.2, s) for s in range(5))])
+    assert strat < rand
+    np.testing.assert_array_equal(folds[0][1], multilabel_kfold(Y, 5, seed=0)[0][1])
+    with pytest.raises(UserInputError, match="cannot make 1 folds"):
+        multilabel_kfold(Y, 1, 0)

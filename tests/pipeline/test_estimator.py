@@ -72,10 +72,12 @@ def test_save_load_round_trip_without_pickle(fitted, toy_data, tmp_path):
         "thresholds",
         "validation_metrics",
         "seed",
-        "impute",
+        "preprocessing",
+        "training",
     ):
         assert key in meta
     assert meta["thresholds"]["objective"] == "micro_f1"
+    assert len(meta["preprocessing"]["medians"]) == 12 and meta["training"][0]["best_epoch"] >= 1
     loaded = load(tmp_path / "m")
     np.testing.assert_array_equal(loaded.predict_proba(X), fitted.predict_proba(X))
     np.testing.assert_array_equal(loaded.predict(X), fitted.predict(X))
@@ -96,8 +98,9 @@ def test_load_rejects_a_damaged_model(fitted, tmp_path):
 
 def test_ensemble_averages_models(toy_data):
     X, Y = toy_data
-    ens = MultiLabelMLP(**FAST, n_models=2, seed=1).fit(X[:250], Y[:250])
-    assert len(ens.models_) == 2
+    ens = MultiLabelMLP(**{**FAST, "n_models": 2}, seed=1).fit(X[:250], Y[:250])
+    assert len(ens.models_) == 2 and "2-fold stratified cross-fitting" in ens.validation_
+    assert ens.n_val_ == 250  # every row has an out-of-fold probability for threshold tuning
     import torch
 
     from brainnet.pipeline.trainer import predict_logits
@@ -155,3 +158,33 @@ def test_constant_labels_are_reported(toy_data):
     Y[:, 0] = 0
     est = MultiLabelMLP(**FAST).fit(X[:100], Y[:100])
     assert any("never present in training" in n and "l0" in n for n in est.notes_)
+
+
+def test_ctrl_c_keeps_the_best_model_so_far(toy_data, monkeypatch, tmp_path):
+    from brainnet.pipeline.trainer import Trainer
+
+    original = Trainer._train_epoch
+
+    def interrupt_at_epoch_4(self, X, Y):
+        if self.state.epoch == 4:
+            raise KeyboardInterrupt
+        return original(self, X, Y)
+
+    monkeypatch.setattr(Trainer, "_train_epoch", interrupt_at_epoch_4)
+    X, Y = toy_data
+    est = MultiLabelMLP(**FAST).fit(X[:250], Y[:250])
+    assert est.interrupted_ and any("interrupted (Ctrl-C) during epoch 4" in n for n in est.notes_)
+    assert est.training_[0]["epochs_run"] == 4 and est.training_[0]["best_epoch"] <= 3
+    est.save(tmp_path / "m")
+    assert load(tmp_path / "m").interrupted_
+
+
+def test_ctrl_c_before_the_first_epoch_keeps_nothing(toy_data, monkeypatch):
+    from brainnet.pipeline.trainer import Trainer
+
+    def interrupt(self, X, Y):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Trainer, "_train_epoch", interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        MultiLabelMLP(**FAST).fit(*toy_data)

@@ -94,6 +94,9 @@ def main(argv: list[str] | None = None) -> int:
         return args.run(args) or 0
     except UserInputError as e:
         print(f"error: {e}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print("interrupted before anything could be saved", file=sys.stderr)
+        return 130
     except OSError as e:  # unreadable input, unwritable output, disk full: the user's to fix
         print(
             f"error: {e.strerror or e}{f': {e.filename!r}' if e.filename else ''}", file=sys.stderr

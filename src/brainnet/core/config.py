@@ -48,7 +48,7 @@ class TrainConfig:
         "none"  # "auto": weight positives by (negatives / positives) per label, capped
     )
     # --- early stopping on the validation split (multi-label stratified, taken from training data)
-    val_fraction: float = 0.2  # in (0, 0.5]
+    val_fraction: float = 0.2  # hold-out share when n_models is 1, in (0, 0.5]
     monitor: str = "loss"  # validation quantity to watch; one of MONITORS
     patience: int = 20  # epochs without improvement before stopping; best weights are restored
     # --- decision layer: per-label thresholds tuned on the validation split
@@ -56,8 +56,8 @@ class TrainConfig:
     min_positives: int = 5  # labels with fewer validation positives use the global threshold
     threshold_shrinkage: float = 10.0  # pull per-label thresholds toward the global one (0 = off)
     at_least_one: bool = False  # predict the top label when no label passes its threshold
-    # --- ensemble: average probabilities of models trained with seeds seed, seed+1, ...
-    n_models: int = 1
+    # --- ensemble: average the probabilities of n_models models (seeds seed, seed+1, ...)
+    n_models: int = 5  # >1: cross-fitting on n_models stratified folds, thresholds from out-of-fold probabilities
     # --- data
     impute: bool = True  # fill missing features with training medians; False rejects them
     # --- run

@@ -74,16 +74,21 @@ class FeatureScaler:
             X = np.where(missing, self.medians, X)
         return ((X - self.mean) / self.scale).astype(np.float32)
 
-    def to_arrays(self) -> dict[str, np.ndarray]:
+    def to_dict(self) -> dict:
+        """JSON-ready statistics (Python floats round-trip exactly through JSON)."""
         return {
-            "scaler.medians": self.medians,
-            "scaler.mean": self.mean,
-            "scaler.scale": self.scale,
+            "impute": self.impute,
+            "medians": self.medians.tolist(),
+            "mean": self.mean.tolist(),
+            "scale": self.scale.tolist(),
         }
 
     @classmethod
-    def from_arrays(cls, arrays: dict[str, np.ndarray], *, impute: bool) -> FeatureScaler:
-        return cls(arrays["scaler.medians"], arrays["scaler.mean"], arrays["scaler.scale"], impute)
+    def from_dict(cls, d: dict) -> FeatureScaler:
+        arrays = [np.asarray(d[k], dtype=np.float64) for k in ("medians", "mean", "scale")]
+        if len({a.shape for a in arrays}) != 1 or arrays[0].ndim != 1:
+            raise ValueError("scaler statistics must be three lists of the same length")
+        return cls(*arrays, impute=bool(d["impute"]))
 
 
 def _check_missing(missing: np.ndarray, feature_names: list[str], impute: bool, where: str) -> None:

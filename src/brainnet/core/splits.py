@@ -43,3 +43,23 @@ def random_split(n: int, val_fraction: float, seed: int) -> tuple[np.ndarray, np
     perm = np.random.default_rng(seed).permutation(n)
     n_val = round(n * val_fraction)
     return np.sort(perm[n_val:]), np.sort(perm[:n_val])
+
+
+def multilabel_kfold(Y: np.ndarray, k: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """k multi-label stratified folds: a list of (train_idx, val_idx), each row in exactly one val_idx.
+
+    Args:
+        Y: (n, L) 0/1 labels.
+        k: number of folds, 2 <= k <= n.
+        seed: the same seed and Y give the same folds.
+    """
+    from iterstrat.ml_stratifiers import MultilabelStratifiedKFold
+
+    Y = np.asarray(Y)
+    if not 2 <= k <= Y.shape[0]:
+        raise UserInputError(f"cannot make {k} folds of {Y.shape[0]} rows; use between 2 and {Y.shape[0]} folds.")
+    folds = MultilabelStratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
+    return [
+        (np.sort(tr).astype(np.int64), np.sort(va).astype(np.int64))
+        for tr, va in folds.split(np.zeros((Y.shape[0], 1)), Y)
+    ]

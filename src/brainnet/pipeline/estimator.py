@@ -23,7 +23,7 @@ from brainnet.core.dataset import Dataset, LabelSpec
 from brainnet.core.errors import ModelFormatError, UserInputError
 from brainnet.core.model_dir import load_model_dir, save_model_dir
 from brainnet.core.preprocessing import FeatureScaler
-from brainnet.core.splits import multilabel_split
+from brainnet.core.splits import multilabel_kfold, multilabel_split
 from brainnet.core.thresholds import ThresholdResult, apply_thresholds, tune_thresholds
 
 MODEL_KIND = "multilabel_mlp"
@@ -38,6 +38,7 @@ class MultiLabelMLP(BaseEstimator):
     Fitted attributes:
         models_: list of ``n_models`` torch modules (an ensemble when > 1; probabilities are averaged).
         scaler_: FeatureScaler fitted on the training rows.
+        training_: per-model summary (seed, epochs run, best epoch, stop reason, best epoch's logs).
         thresholds_: ThresholdResult tuned on the validation split.
         feature_names_, label_names_: column names seen in ``fit``.
         history_: per-model list of per-epoch logs.
@@ -85,8 +86,9 @@ class MultiLabelMLP(BaseEstimator):
             X: (n, d) features (NaN = missing), or a Dataset (then Y and names come from it).
             Y: (n, L) 0/1 labels.
             feature_names, label_names: column names (default f0.. / l0..).
-            validation: explicit (X_val, Y_val); default is a multi-label stratified split of
-                ``val_fraction`` of the training rows.
+            validation: explicit (X_val, Y_val) for early stopping and thresholds. Default: with
+                ``n_models == 1`` a multi-label stratified hold-out of ``val_fraction``; with more, cross-fitting
+                (each model early-stops on its own stratified fold; thresholds use out-of-fold probabilities).
             verbose: show a progress bar on stderr.
             checkpoint: a directory where the best model so far is saved during training (crash safety).
             label_spec: how labels were read (stored so that ``evaluate`` can read new files the same way).
@@ -102,47 +104,46 @@ class MultiLabelMLP(BaseEstimator):
         self.label_spec_ = label_spec or LabelSpec(labels=tuple(label_names))
         notes = _label_notes(Y, label_names)
 
-        if validation is None:
-            train_idx, val_idx = multilabel_split(Y, cfg.val_fraction, cfg.seed)
-            X_tr, Y_tr, X_val, Y_val = X[train_idx], Y[train_idx], X[val_idx], Y[val_idx]
-        else:
-            X_val, Y_val, _, _ = _check_xy(validation[0], validation[1], feature_names, label_names)
-            X_tr, Y_tr = X, Y
-        self.scaler_, scaler_notes = FeatureScaler.fit(X_tr, feature_names, impute=cfg.impute)
+        X_all, Y_all, plan, self.validation_ = _plan(
+            X, Y, validation, cfg, feature_names, label_names
+        )
+        used = np.unique(np.concatenate([tr for tr, _ in plan]))
+        self.scaler_, scaler_notes = FeatureScaler.fit(
+            X_all[used], feature_names, impute=cfg.impute
+        )
         notes += scaler_notes
-        Z_tr = self.scaler_.transform(X_tr, feature_names)
-        Z_val = self.scaler_.transform(X_val, feature_names)
+        Z = self.scaler_.transform(X_all, feature_names)
 
         device = resolve_device(cfg.device)
-        self.models_, self.history_ = [], []
+        self.models_, self.history_, self.training_ = [], [], []
         self.interrupted_ = False
+        P_sum, n_pred = np.zeros(Y_all.shape), np.zeros(len(Y_all))  # out-of-fold probabilities
+        save = self._checkpoint_saver(Path(checkpoint)) if checkpoint is not None else None
         start = time.perf_counter()
-        for k in range(cfg.n_models):
-            save = None
-            if checkpoint is not None:
-                save = self._checkpoint_saver(Path(checkpoint), Z_val, Y_val)
+        for k, (tr, va) in enumerate(plan):
+            desc = f"model {k + 1}/{len(plan)}" if len(plan) > 1 else "training"
             model, state = _train_one(
-                cfg,
-                cfg.seed + k,
-                Z_tr,
-                Y_tr,
-                Z_val,
-                Y_val,
-                device,
-                verbose,
-                save,
-                f"model {k + 1}/{cfg.n_models}" if cfg.n_models > 1 else "training",
+                cfg, cfg.seed + k, Z[tr], Y_all[tr], Z[va], Y_all[va], device, verbose, save, desc
             )
-            self.models_.append(model.cpu().eval())
-            self.history_.append(state.history)
+            if state.best_epoch is None:  # interrupted before one epoch finished
+                if not self.models_:
+                    raise KeyboardInterrupt
+            else:
+                self.models_.append(model.cpu().eval())
+                self.history_.append(state.history)
+                self.training_.append(_summary(state, cfg.seed + k))
+                P_sum[va] += _probabilities([self.models_[-1]], Z[va])
+                n_pred[va] += 1
             if state.interrupted:
                 self.interrupted_ = True
                 notes.append(
-                    f"{state.stop_reason}; kept the best model so far (epoch {state.best_epoch})."
+                    f"{state.stop_reason}; kept {len(self.models_)} model(s), the last at its best epoch "
+                    f"({state.best_epoch})."
                 )
                 break
         self.fit_seconds_ = time.perf_counter() - start
-        P_val = self.predict_proba(X_val)
+        val = n_pred > 0
+        Y_val, P_val = Y_all[val], P_sum[val] / n_pred[val, None]
         self.thresholds_ = tune_thresholds(
             Y_val,
             P_val,
@@ -150,12 +151,16 @@ class MultiLabelMLP(BaseEstimator):
             min_positives=cfg.min_positives,
             shrinkage=cfg.threshold_shrinkage,
         )
-        self.val_metrics_ = metrics.evaluate(Y_val, P_val, self.predict(X_val))
-        self.n_train_, self.n_val_ = int(X_tr.shape[0]), int(X_val.shape[0])
+        self.val_metrics_ = metrics.evaluate(
+            Y_val,
+            P_val,
+            apply_thresholds(P_val, self.thresholds_.thresholds, at_least_one=cfg.at_least_one),
+        )
+        self.n_train_, self.n_val_ = int(len(used)), int(val.sum())
         self.notes_ = notes
         return self
 
-    def _checkpoint_saver(self, path: Path, Z_val: np.ndarray, Y_val: np.ndarray) -> Callable:
+    def _checkpoint_saver(self, path: Path) -> Callable:
         """Returns save(model): writes the models trained so far plus ``model`` with 0.5 thresholds."""
 
         def save(model: Any) -> None:
@@ -165,8 +170,9 @@ class MultiLabelMLP(BaseEstimator):
                 np.full(L, 0.5), "none", 0.5, [], float("nan"), float("nan")
             )
             snapshot.val_metrics_, snapshot.notes_ = {}, ["checkpoint written during training"]
-            snapshot.history_, snapshot.interrupted_ = [], True
+            snapshot.history_, snapshot.training_, snapshot.interrupted_ = [], [], True
             snapshot.n_train_ = snapshot.n_val_ = 0
+            snapshot.validation_ = "checkpoint: thresholds not tuned yet (0.5)"
             snapshot.fit_seconds_ = 0.0
             snapshot.save(path, force=True, status="checkpoint")
 
@@ -175,14 +181,10 @@ class MultiLabelMLP(BaseEstimator):
     # ------------------------------------------------------------------ predict
     def predict_proba(self, X: np.ndarray | Dataset) -> np.ndarray:
         """(n, d) features -> (n, L) float64 probabilities (mean over the ensemble)."""
-        import torch
-
-        from brainnet.pipeline.trainer import predict_logits
-
         self._check_fitted()
-        Z = self.scaler_.transform(self._features(X), self.feature_names_)
-        probs = [torch.sigmoid(predict_logits(m, Z, "cpu")).numpy() for m in self.models_]
-        return np.mean(probs, axis=0).astype(np.float64)
+        return _probabilities(
+            self.models_, self.scaler_.transform(self._features(X), self.feature_names_)
+        )
 
     def predict(self, X: np.ndarray | Dataset) -> np.ndarray:
         """(n, d) features -> (n, L) uint8 label sets, using the tuned per-label thresholds."""
@@ -229,7 +231,7 @@ class MultiLabelMLP(BaseEstimator):
     def save(self, path: str | Path, *, force: bool = False, status: str = "complete") -> Path:
         """Write the model directory (atomically; an existing one is replaced only with ``force``)."""
         self._check_fitted()
-        tensors = dict(self.scaler_.to_arrays())
+        tensors = {}
         for k, model in enumerate(self.models_):
             for name, t in model.state_dict().items():
                 tensors[f"model{k}.{name}"] = t.detach().cpu().numpy()
@@ -243,11 +245,13 @@ class MultiLabelMLP(BaseEstimator):
             "n_models": len(self.models_),
             "thresholds": self.thresholds_.to_dict(),
             "at_least_one": bool(self.at_least_one),
-            "impute": bool(self.impute),
+            "preprocessing": self.scaler_.to_dict(),
             "seed": self.seed,
+            "training": self.training_,
             "validation_metrics": self.val_metrics_,
             "n_train": self.n_train_,
             "n_val": self.n_val_,
+            "validation": self.validation_,
             "fit_seconds": round(self.fit_seconds_, 3),
             "interrupted": bool(self.interrupted_),
             "notes": list(self.notes_),
@@ -275,7 +279,7 @@ def load(path: str | Path) -> MultiLabelMLP:
         )
         est.n_features_in_ = len(est.feature_names_)
         est.label_spec_ = LabelSpec.from_dict(meta["label_spec"])
-        est.scaler_ = FeatureScaler.from_arrays(tensors, impute=meta["impute"])
+        est.scaler_ = FeatureScaler.from_dict(meta["preprocessing"])
         est.thresholds_ = ThresholdResult.from_dict(meta["thresholds"])
         est.models_ = []
         for k in range(int(meta["n_models"])):
@@ -289,9 +293,13 @@ def load(path: str | Path) -> MultiLabelMLP:
             model.load_state_dict(state)
             est.models_.append(model.eval())
         est.val_metrics_, est.notes_ = meta["validation_metrics"], meta["notes"]
-        est.n_train_, est.n_val_ = meta["n_train"], meta["n_val"]
+        est.n_train_, est.n_val_, est.validation_ = (
+            meta["n_train"],
+            meta["n_val"],
+            meta["validation"],
+        )
         est.fit_seconds_, est.interrupted_ = meta["fit_seconds"], meta["interrupted"]
-        est.history_ = []
+        est.history_, est.training_ = [], meta["training"]
         est.status_ = meta["status"]
     except (KeyError, TypeError, ValueError, RuntimeError) as e:
         raise ModelFormatError(
@@ -362,6 +370,56 @@ def _train_one(
     )
     state = trainer.fit(Z_tr, Y_tr, Z_val, Y_val)
     return model, state
+
+
+def _plan(X, Y, validation, cfg: TrainConfig, feature_names, label_names):
+    """Which rows each model trains and early-stops on.
+
+    Returns:
+        (X_all, Y_all, plan, description): plan is a list of (train_idx, val_idx) into X_all, one per model.
+        - explicit ``validation``: every model trains on X and stops on it (a seed ensemble);
+        - ``n_models == 1``: one multi-label stratified hold-out of ``val_fraction``;
+        - ``n_models > 1``: cross-fitting: k = n_models stratified folds, model k stops on fold k, so every row
+          trains k-1 models and the thresholds are tuned on out-of-fold probabilities of all rows.
+    """
+    if validation is not None:
+        X_val, Y_val, _, _ = _check_xy(validation[0], validation[1], feature_names, label_names)
+        n, m = len(X), len(X_val)
+        plan = [(np.arange(n), np.arange(n, n + m))] * cfg.n_models
+        return (
+            np.vstack([X, X_val]),
+            np.vstack([Y, Y_val]),
+            plan,
+            f"given validation set ({m} rows)",
+        )
+    if cfg.n_models == 1:
+        plan = [multilabel_split(Y, cfg.val_fraction, cfg.seed)]
+        return X, Y, plan, f"stratified hold-out of {cfg.val_fraction:g} of the training rows"
+    plan = multilabel_kfold(Y, cfg.n_models, cfg.seed)
+    return X, Y, plan, f"{cfg.n_models}-fold stratified cross-fitting (out-of-fold thresholds)"
+
+
+def _probabilities(models: list, Z: np.ndarray) -> np.ndarray:
+    """Mean sigmoid over the models: (n, d) standardised features -> (n, L) float64."""
+    import torch
+
+    from brainnet.pipeline.trainer import predict_logits
+
+    return np.mean(
+        [torch.sigmoid(predict_logits(m, Z, "cpu")).numpy() for m in models], axis=0
+    ).astype(np.float64)
+
+
+def _summary(state: Any, seed: int) -> dict[str, Any]:
+    """What one model's training did, for brainnet.json."""
+    best = state.history[state.best_epoch - 1] if state.best_epoch else {}
+    return {
+        "seed": seed,
+        "epochs_run": state.epoch,
+        "best_epoch": state.best_epoch,
+        "stop_reason": state.stop_reason,
+        **{f"best_{k}": round(v, 6) for k, v in best.items() if k != "epoch"},
+    }
 
 
 def _clone_estimator_state(est: MultiLabelMLP, models: list) -> MultiLabelMLP:
