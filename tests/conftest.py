@@ -13,4 +13,11 @@ def toy_data():
     return X.astype(np.float64), Y.astype(np.uint8)
 
 
-FAST = {"n_models": 1, "hidden_sizes": (32,), "epochs": 15, "patience": 5, "batch_size": 32, "lr": 3e-3}
+FAST = {
+    "n_models": 1,
+    "hidden_sizes": (32,),
+    "epochs": 15,
+    "patience": 5,
+    "batch_size": 32,
+    "lr": 3e-3,
+}

@@ -63,3 +63,26 @@ def test_replace_validates():
     assert TrainConfig().replace(lr=0.01).lr == 0.01
     with pytest.raises(UserInputError, match="lr must be a positive"):
         TrainConfig().replace(lr=-1.0)
+
+
+def test_optional_bool_accepts_unset_and_rejects_strings():
+    assert TrainConfig.from_dict({"at_least_one": None}).at_least_one is None
+    assert TrainConfig.from_dict({"at_least_one": False}).at_least_one is False
+    with pytest.raises(UserInputError, match="at_least_one must be of type bool | None"):
+        TrainConfig.from_dict({"at_least_one": "yes"})
+
+
+def test_cli_options_are_generated_from_the_config():
+    import argparse
+
+    from brainnet.cli.options import add_config_options, config_from_args
+
+    parser = argparse.ArgumentParser()
+    add_config_options(parser)
+    cfg = config_from_args(
+        parser.parse_args(["--hidden-sizes", "64,32", "--no-at-least-one", "--lr", "0.01"])
+    )
+    assert cfg.hidden_sizes == (64, 32) and cfg.at_least_one is False and cfg.lr == 0.01
+    assert config_from_args(parser.parse_args([])) == TrainConfig()
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--hidden-sizes", "a,b"])

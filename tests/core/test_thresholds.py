@@ -285,3 +285,22 @@ BAD = [
 def test_bad_input_raises_user_input_error(call, message):
     with pytest.raises(UserInputError, match=message):
         call()
+
+
+@pytest.mark.parametrize("objective", NAMES)
+def test_tuning_with_the_top1_rule_in_the_loop(objective):
+    Y, P = make_data(n=200, L=5, seed=3)
+    Y[Y.sum(axis=1) == 0, 0] = 1  # every row has a label, as when the rule is switched on
+    plain = tune_thresholds(Y, P, objective, **EXACT)
+    aware = tune_thresholds(Y, P, objective, **EXACT, at_least_one=True)
+    with_rule = apply_thresholds(P, aware.thresholds, at_least_one=True)
+    assert aware.score == pytest.approx(sk_score(objective, Y, with_rule))
+    plain_with_rule = sk_score(
+        objective, Y, apply_thresholds(P, plain.thresholds, at_least_one=True)
+    )
+    assert at_least_as_good(objective, aware.score, plain_with_rule)
+    if objective in (
+        "micro_f1",
+        "samples_f1",
+    ):  # the rescued rows let thresholds rise and precision gain
+        assert not np.allclose(aware.thresholds, plain.thresholds)

@@ -188,3 +188,15 @@ def test_ctrl_c_before_the_first_epoch_keeps_nothing(toy_data, monkeypatch):
     monkeypatch.setattr(Trainer, "_train_epoch", interrupt)
     with pytest.raises(KeyboardInterrupt):
         MultiLabelMLP(**FAST).fit(*toy_data)
+
+
+def test_at_least_one_defaults_to_on_when_every_training_row_has_a_label(toy_data):
+    X, Y = toy_data
+    assert Y.sum(axis=1).min() > 0
+    auto = MultiLabelMLP(**FAST).fit(X[:250], Y[:250])
+    assert auto.at_least_one is None and auto.at_least_one_ is True
+    assert auto.predict(X[250:]).sum(axis=1).min() >= 1
+    Y_empty = Y.copy()
+    Y_empty[:20] = 0
+    assert MultiLabelMLP(**FAST).fit(X[:250], Y_empty[:250]).at_least_one_ is False
+    assert MultiLabelMLP(**FAST, at_least_one=False).fit(X[:250], Y[:250]).at_least_one_ is False

@@ -8,7 +8,7 @@ import re
 import typing
 from typing import Any
 
-from brainnet.core.config import TrainConfig
+from brainnet.core.config import CHOICES, TrainConfig
 from brainnet.core.dataset import LabelSpec
 from brainnet.core.errors import UserInputError
 
@@ -41,6 +41,7 @@ def add_config_options(parser: argparse.ArgumentParser) -> None:
         flag = "--" + name.replace("_", "-")
         default = getattr(defaults, name)
         shown = ",".join(map(str, default)) if isinstance(default, tuple) else default
+        shown = "auto" if default is None else shown
         help_text = f"{comments.get(name, '')} (default: {shown})"
         hint = hints[name]
         kwargs: dict[str, Any] = {
@@ -48,10 +49,12 @@ def add_config_options(parser: argparse.ArgumentParser) -> None:
             "default": argparse.SUPPRESS,
             "help": help_text,
         }
-        if hint is bool:
+        if hint in (bool, bool | None):
             group.add_argument(flag, action=argparse.BooleanOptionalAction, **kwargs)
         elif typing.get_origin(hint) is tuple:
             group.add_argument(flag, type=_int_list, metavar="N,N", **kwargs)
+        elif name in CHOICES:
+            group.add_argument(flag, metavar="{" + ",".join(CHOICES[name]) + "}", **kwargs)
         else:
             group.add_argument(flag, type=hint, metavar=name.upper(), **kwargs)
 

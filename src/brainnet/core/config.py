@@ -27,6 +27,13 @@ MONITORS = (
 )
 THRESHOLD_OBJECTIVES = ("micro_f1", "macro_f1", "samples_f1", "hamming")
 POS_WEIGHTS = ("none", "auto")
+# options whose value is one of a fixed set (the CLI shows these in --help)
+CHOICES = {
+    "activation": ACTIVATIONS,
+    "monitor": MONITORS,
+    "threshold_objective": THRESHOLD_OBJECTIVES,
+    "pos_weight": POS_WEIGHTS,
+}
 
 
 @dataclass(frozen=True)
@@ -38,7 +45,7 @@ class TrainConfig:
     dropout: float = 0.5  # dropout after each hidden layer, in [0, 1)
     input_dropout: float = 0.1  # dropout on the standardised inputs, in [0, 1)
     batch_norm: bool = True  # BatchNorm1d after each hidden linear layer
-    activation: str = "relu"  # one of ACTIVATIONS
+    activation: str = "relu"  # non-linearity of the hidden layers
     # --- optimisation: AdamW on BCEWithLogits
     epochs: int = 300  # upper bound; early stopping usually ends sooner
     batch_size: int = 64
@@ -49,15 +56,17 @@ class TrainConfig:
     )
     # --- early stopping on the validation split (multi-label stratified, taken from training data)
     val_fraction: float = 0.2  # hold-out share when n_models is 1, in (0, 0.5]
-    monitor: str = "loss"  # validation quantity to watch; one of MONITORS
+    monitor: str = "average_precision"  # validation quantity that early stopping watches
     patience: int = 20  # epochs without improvement before stopping; best weights are restored
     # --- decision layer: per-label thresholds tuned on the validation split
-    threshold_objective: str = "micro_f1"  # one of THRESHOLD_OBJECTIVES
+    threshold_objective: str = "micro_f1"  # what the per-label thresholds maximise
     min_positives: int = 5  # labels with fewer validation positives use the global threshold
     threshold_shrinkage: float = 10.0  # pull per-label thresholds toward the global one (0 = off)
-    at_least_one: bool = False  # predict the top label when no label passes its threshold
+    at_least_one: bool | None = (
+        None  # give a row with no label over its threshold its top label; unset: on when every training row has a label
+    )
     # --- ensemble: average the probabilities of n_models models (seeds seed, seed+1, ...)
-    n_models: int = 5  # >1: cross-fitting on n_models stratified folds, thresholds from out-of-fold probabilities
+    n_models: int = 10  # >1: cross-fitting on n_models stratified folds, thresholds from out-of-fold probabilities
     # --- data
     impute: bool = True  # fill missing features with training medians; False rejects them
     # --- run

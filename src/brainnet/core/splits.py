@@ -57,7 +57,9 @@ def multilabel_kfold(Y: np.ndarray, k: int, seed: int) -> list[tuple[np.ndarray,
 
     Y = np.asarray(Y)
     if not 2 <= k <= Y.shape[0]:
-        raise UserInputError(f"cannot make {k} folds of {Y.shape[0]} rows; use between 2 and {Y.shape[0]} folds.")
+        raise UserInputError(
+            f"cannot make {k} folds of {Y.shape[0]} rows; use between 2 and {Y.shape[0]} folds."
+        )
     folds = MultilabelStratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
     return [
         (np.sort(tr).astype(np.int64), np.sort(va).astype(np.int64))

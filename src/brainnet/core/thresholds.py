@@ -168,6 +168,7 @@ def tune_thresholds(
     *,
     min_positives: int = 5,
     shrinkage: float = 10.0,
+    at_least_one: bool = False,
 ) -> ThresholdResult:
     """Per-label thresholds that optimise ``objective`` on (Y, P), usually the validation split.
 
@@ -184,6 +185,9 @@ def tune_thresholds(
         objective: a name in ``OBJECTIVES``: "micro_f1" (default), "macro_f1", "samples_f1", "hamming".
         min_positives: labels with fewer positives use the global threshold; 0 tunes every label.
         shrinkage: pseudo-count of the pull toward the global threshold; 0 disables it.
+        at_least_one: the thresholds will be used with ``apply_thresholds(..., at_least_one=True)``; the
+            tuned labels are then refined by coordinate ascent on a grid with that rule in the loop (the rule
+            rescues empty rows, so the best thresholds sit higher), and ``score`` includes the rule.
 
     Returns:
         ThresholdResult with (L,) thresholds in [T_MIN, T_MAX].
@@ -195,7 +199,10 @@ def tune_thresholds(
     n_pos = Y.sum(axis=0)  # (L,)
     fallback = np.flatnonzero(n_pos < min_positives)
     t_global = _global_threshold(obj, Y, P)
-    t = _tune_labels(obj, Y, P, t_global, np.flatnonzero(n_pos >= min_positives))
+    tuned = np.flatnonzero(n_pos >= min_positives)
+    t = _tune_labels(obj, Y, P, t_global, tuned)
+    if at_least_one:
+        t = _refine_with_top1(obj, Y, P, t, tuned)
     w = n_pos / (n_pos + shrinkage) if shrinkage > 0 else np.ones(len(t))
     t = w * t + (1.0 - w) * t_global
     t[fallback] = t_global  # exactly, not up to rounding
@@ -204,9 +211,41 @@ def tune_thresholds(
         objective=obj.name,
         global_threshold=t_global,
         fallback_labels=fallback.tolist(),
-        score=obj.metric(Y, _on(P, t)),
-        score_at_half=obj.metric(Y, _on(P, 0.5)),
+        score=obj.metric(Y, apply_thresholds(P, t, at_least_one=at_least_one)),
+        score_at_half=obj.metric(Y, apply_thresholds(P, 0.5, at_least_one=at_least_one)),
     )
+
+
+def _refine_with_top1(
+    obj: Objective,
+    Y: np.ndarray,
+    P: np.ndarray,
+    t: np.ndarray,
+    labels: np.ndarray,
+    n_grid: int = 48,
+) -> np.ndarray:
+    """Coordinate ascent over per-label grids (midpoints of P's quantiles), scoring with the top-1 rule.
+
+    The rule couples all labels (which label rescues an empty row depends on every threshold), so the exact
+    sorted-sweep of ``_tune_labels`` does not apply; a grid of ``n_grid`` candidates per label does.
+    """
+    sign = 1.0 if obj.higher_is_better else -1.0
+    t = t.copy()
+    best = sign * obj.metric(Y, apply_thresholds(P, t, at_least_one=True))
+    for _ in range(_MAX_SWEEPS):
+        improved = False
+        for j in labels:
+            q = np.unique(np.quantile(P[:, j], np.linspace(0, 1, n_grid)))
+            for c in np.clip((q[1:] + q[:-1]) / 2, T_MIN, T_MAX):
+                old, t[j] = t[j], c
+                value = sign * obj.metric(Y, apply_thresholds(P, t, at_least_one=True))
+                if value > best + _TIE_TOL:
+                    best, improved = value, True
+                else:
+                    t[j] = old
+        if not improved:
+            break
+    return t
 
 
 def apply_thresholds(

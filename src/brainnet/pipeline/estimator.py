@@ -144,18 +144,19 @@ class MultiLabelMLP(BaseEstimator):
         self.fit_seconds_ = time.perf_counter() - start
         val = n_pred > 0
         Y_val, P_val = Y_all[val], P_sum[val] / n_pred[val, None]
+        # unset at_least_one: on when every training row has a label (an empty prediction is then never right)
+        self.at_least_one_ = (
+            cfg.at_least_one if cfg.at_least_one is not None else bool(Y.sum(axis=1).min() > 0)
+        )
         self.thresholds_ = tune_thresholds(
             Y_val,
             P_val,
             cfg.threshold_objective,
             min_positives=cfg.min_positives,
             shrinkage=cfg.threshold_shrinkage,
+            at_least_one=self.at_least_one_,
         )
-        self.val_metrics_ = metrics.evaluate(
-            Y_val,
-            P_val,
-            apply_thresholds(P_val, self.thresholds_.thresholds, at_least_one=cfg.at_least_one),
-        )
+        self.val_metrics_ = metrics.evaluate(Y_val, P_val, self._decide(P_val))
         self.n_train_, self.n_val_ = int(len(used)), int(val.sum())
         self.notes_ = notes
         return self
@@ -173,7 +174,7 @@ class MultiLabelMLP(BaseEstimator):
             snapshot.history_, snapshot.training_, snapshot.interrupted_ = [], [], True
             snapshot.n_train_ = snapshot.n_val_ = 0
             snapshot.validation_ = "checkpoint: thresholds not tuned yet (0.5)"
-            snapshot.fit_seconds_ = 0.0
+            snapshot.fit_seconds_, snapshot.at_least_one_ = 0.0, False
             snapshot.save(path, force=True, status="checkpoint")
 
         return save
@@ -188,9 +189,10 @@ class MultiLabelMLP(BaseEstimator):
 
     def predict(self, X: np.ndarray | Dataset) -> np.ndarray:
         """(n, d) features -> (n, L) uint8 label sets, using the tuned per-label thresholds."""
-        return apply_thresholds(
-            self.predict_proba(X), self.thresholds_.thresholds, at_least_one=self.at_least_one
-        )
+        return self._decide(self.predict_proba(X))
+
+    def _decide(self, P: np.ndarray) -> np.ndarray:
+        return apply_thresholds(P, self.thresholds_.thresholds, at_least_one=self.at_least_one_)
 
     def evaluate(self, X: np.ndarray | Dataset, Y: np.ndarray | None = None) -> dict[str, float]:
         """The full metric suite (``brainnet.core.metrics.evaluate``) on labelled data."""
@@ -199,11 +201,7 @@ class MultiLabelMLP(BaseEstimator):
         if Y is None:
             raise UserInputError("evaluate needs labels; the data has none.")
         P = self.predict_proba(X)
-        return metrics.evaluate(
-            np.asarray(Y),
-            P,
-            apply_thresholds(P, self.thresholds_.thresholds, at_least_one=self.at_least_one),
-        )
+        return metrics.evaluate(np.asarray(Y), P, self._decide(P))
 
     def _features(self, X: np.ndarray | Dataset) -> np.ndarray:
         if isinstance(X, Dataset):
@@ -244,7 +242,7 @@ class MultiLabelMLP(BaseEstimator):
             "label_spec": self.label_spec_.to_dict(),
             "n_models": len(self.models_),
             "thresholds": self.thresholds_.to_dict(),
-            "at_least_one": bool(self.at_least_one),
+            "at_least_one": self.at_least_one_,
             "preprocessing": self.scaler_.to_dict(),
             "seed": self.seed,
             "training": self.training_,
@@ -281,6 +279,7 @@ def load(path: str | Path) -> MultiLabelMLP:
         est.label_spec_ = LabelSpec.from_dict(meta["label_spec"])
         est.scaler_ = FeatureScaler.from_dict(meta["preprocessing"])
         est.thresholds_ = ThresholdResult.from_dict(meta["thresholds"])
+        est.at_least_one_ = bool(meta["at_least_one"])
         est.models_ = []
         for k in range(int(meta["n_models"])):
             model = MODELS.get("mlp")(est.n_features_in_, len(est.label_names_), cfg)
