@@ -146,10 +146,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     model.save(out, force=args.force)
     _remove_checkpoint(checkpoint)
     print_notes(err, model.notes_)
+    t = model.thresholds_
     err.print(
-        f"saved {out}/ ({len(model.models_)} model(s), {model.fit_seconds_:.1f} s training, thresholds tuned "
-        f"for {model.thresholds_.objective} on {model.n_val_} validation rows: "
-        f"{model.thresholds_.score_at_half:.4f} at 0.5 -> {model.thresholds_.score:.4f})"
+        f"saved {out}/: {len(model.models_)} model(s) in {model.fit_seconds_:.1f} s; validation: "
+        f"{model.validation_}; thresholds tuned for {t.objective} on {model.n_val_} rows "
+        f"({t.score_at_half:.4f} at 0.5 -> {t.score:.4f})"
     )
 
     columns = {"validation": model.val_metrics_}

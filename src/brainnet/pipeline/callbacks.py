@@ -94,11 +94,25 @@ class Checkpoint(Callback):
             self._last, self._pending = time.monotonic(), False
 
 
+_SHORT = {
+    "val_loss": "val loss",
+    "val_average_precision": "val AP",
+    "val_mean_average_precision": "val mAP",
+    "val_macro_auc": "val AUC",
+    "val_micro_f1": "val micro-F1",
+    "val_macro_f1": "val macro-F1",
+}
+
+
 class ProgressBar(Callback):
-    """A rich progress line on stderr: epoch, train loss, validation metric, best so far, time left."""
+    """A compact rich progress line on stderr: epoch, train loss, validation metric, best so far, time left.
+
+    The time left assumes every epoch runs, so with early stopping it is an upper bound.
+    """
 
     def __init__(self, monitor: str, description: str = "training") -> None:
         self.monitor, self.description = monitor, description
+        self.label = _SHORT.get(monitor, monitor)
         self._progress: Any = None
 
     def on_fit_start(self, trainer: Trainer) -> None:
@@ -113,17 +127,15 @@ class ProgressBar(Callback):
 
         self._progress = Progress(
             TextColumn("{task.description}"),
-            BarColumn(),
+            BarColumn(bar_width=12),
             MofNCompleteColumn(),
-            TextColumn("loss {task.fields[loss]}  {task.fields[metric]}  best {task.fields[best]}"),
-            TextColumn("left ≤"),
+            TextColumn("loss {task.fields[loss]} {task.fields[metric]} best {task.fields[best]}"),
             TimeRemainingColumn(),
             console=Console(stderr=True),
-            transient=False,
         )
         self._progress.start()
         self._task = self._progress.add_task(
-            self.description, total=trainer.epochs, loss="-", metric=f"{self.monitor} -", best="-"
+            self.description, total=trainer.epochs, loss="-", metric=f"{self.label} -", best="-"
         )
 
     def on_epoch_end(self, trainer: Trainer, logs: dict[str, float]) -> None:
@@ -132,8 +144,8 @@ class ProgressBar(Callback):
             self._task,
             advance=1,
             loss=f"{logs['train_loss']:.4f}",
-            metric=f"{self.monitor} {logs[self.monitor]:.4f}",
-            best=f"{best:.4f} (epoch {trainer.state.best_epoch})" if best is not None else "-",
+            metric=f"{self.label} {logs[self.monitor]:.4f}",
+            best=f"{best:.4f}@{trainer.state.best_epoch}" if best is not None else "-",
         )
 
     def on_fit_end(self, trainer: Trainer) -> None:
