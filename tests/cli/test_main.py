@@ -150,6 +150,7 @@ def test_predict_names_missing_columns(files, tmp_path, capsys):
         (["evaluate", "{d}", "{test}"], "not a brainnet model"),
         (["evaluate", "{d}/nothing", "{test}"], "model directory not found"),
         (["evaluate", "{model}", "{d}/missing.csv"], "not found"),
+        (["evaluate", "{model}", "{test}", "--labels", "sea,sun"], "hill"),
     ],
 )
 def test_user_mistakes_exit_2_with_a_message(files, argv, message, capsys):

@@ -191,7 +191,6 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         known_features=model.feature_names_,
         known_labels=model.label_names_,
     )
-    _check_label_names(data.label_names, model.label_names_)
     result = model.evaluate(data)
     if args.json:
         print(json.dumps(result))
@@ -200,14 +199,6 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             metrics_table({data.name or args.data: result}, title=f"brainnet evaluate {args.model}")
         )
     return 0
-
-
-def _check_label_names(found: list[str], expected: list[str]) -> None:
-    if found != expected:
-        raise UserInputError(
-            f"the data's labels {found[:10]} do not match the model's {expected[:10]}; "
-            "name the model's label columns (--labels) or use data with the same labels."
-        )
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
