@@ -188,3 +188,70 @@ def test_datasets_lists_the_builtins(capsys):
     assert main(["datasets"]) == 0
     out = capsys.readouterr().out
     assert "yeast" in out and "scene" in out and "1500" in out and "1211" in out
+
+
+def test_arff_and_delimited_label_column_end_to_end(files, tmp_path, capsys):
+    X, Y = files["X"][:120], files["Y"][:120]
+    arff = tmp_path / "data.arff"
+    lines = ["@relation 'toy: -C -3'"] + [f"@attribute x{j} numeric" for j in range(8)]
+    lines += [f"@attribute {name} {{0,1}}" for name in LABELS] + ["@data"]
+    lines += [
+        ",".join([f"{v:.5f}" for v in x] + [str(int(v)) for v in y])
+        for x, y in zip(X, Y, strict=True)
+    ]
+    arff.write_text("\n".join(lines) + "\n")
+    assert main(["train", str(arff), "--out", str(tmp_path / "m_arff"), *FAST]) == 0
+    assert json.loads((tmp_path / "m_arff" / "brainnet.json").read_text())["label_names"] == LABELS
+
+    tags = tmp_path / "tags.csv"
+    rows = ["x0,x1,x2,tags"] + [
+        ",".join(
+            [f"{v:.5f}" for v in x[:3]]
+            + [";".join(n for n, on in zip(LABELS, y, strict=True) if on)]
+        )
+        for x, y in zip(X, Y, strict=True)
+    ]
+    tags.write_text("\n".join(rows) + "\n")
+    model = tmp_path / "m_tags"
+    assert main(["train", str(tags), "--out", str(model), "--label-column", "tags", *FAST]) == 0
+    capsys.readouterr()
+    # the model remembers how its labels were read, so evaluating the same layout needs no options
+    assert main(["evaluate", str(model), str(tags), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["n_labels"] == 3
+
+
+def test_missing_values_are_imputed_and_reported_or_rejected(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 3))
+    Y = (X[:, :2] > 0).astype(int)
+    path = tmp_path / "holes.csv"
+    rows = ["a,b,c,y1,y2"] + [
+        ",".join(
+            ["?" if (i, j) == (5, 1) else f"{X[i, j]:.4f}" for j in range(3)]
+            + [str(v) for v in Y[i]]
+        )
+        for i in range(60)
+    ]
+    path.write_text("\n".join(rows) + "\n")
+    assert (
+        main(["train", str(path), "--out", str(tmp_path / "m"), "--label-columns", "2", *FAST]) == 0
+    )
+    assert "imputed 1 missing feature value" in capsys.readouterr().err
+    assert (
+        main(
+            [
+                "train",
+                str(path),
+                "--out",
+                str(tmp_path / "m2"),
+                "--label-columns",
+                "2",
+                "--no-impute",
+                *FAST,
+            ]
+        )
+        == 2
+    )
+    err = capsys.readouterr().err
+    assert "imputation is off" in err and "'b'" in err
+    assert not (tmp_path / "m2").exists()
