@@ -1,0 +1,70 @@
+"""Every registered layer through one contract: backward agrees with finite differences."""
+
+import numpy as np
+import pytest
+
+from brainnet.scratch import LAYERS, Dense, Dropout, Sequential, Tanh, gradcheck
+from brainnet.scratch.module import Module, Parameter
+
+# name -> (factory, input shape); a newly registered layer must be added here.
+CASES = {
+    "dense": (lambda: Dense(3, rng=0), (4, 5)),
+    "dropout": (lambda: Dropout(0.5, rng=0).eval(), (3, 4)),
+    "flatten": (lambda: Sequential([LAYERS.get("flatten")(), Dense(2, rng=0)]), (2, 3, 2)),
+    "leaky_relu": (lambda: LAYERS.get("leaky_relu")(), (3, 4)),
+    "relu": (lambda: LAYERS.get("relu")(), (3, 4)),
+    "sigmoid": (lambda: LAYERS.get("sigmoid")(), (3, 4)),
+    "softmax": (lambda: LAYERS.get("softmax")(), (3, 4)),
+    "tanh": (lambda: LAYERS.get("tanh")(), (3, 4)),
+}
+
+
+@pytest.mark.parametrize("name", LAYERS.names())
+def test_every_registered_layer_passes_gradcheck(name):
+    if name not in CASES:
+        pytest.fail(f"layer {name!r} has no gradcheck case; add it to CASES in {__file__}")
+    factory, shape = CASES[name]
+    x = np.random.default_rng(1).normal(size=shape)
+    result = gradcheck(factory(), x)
+    assert result.ok and result.max_error < 1e-6, result
+
+
+def test_dense_with_activation_and_a_stack():
+    model = Sequential([Dense(4, "sigmoid", rng=0), Tanh(), Dense(3, "softmax", rng=1)])
+    result = gradcheck(model, np.random.default_rng(0).normal(size=(2, 3)))
+    assert result.ok, result
+    assert len(result.param_errors) == 4
+    assert all(p.value.dtype == np.float64 for p in model.parameters())
+
+
+class BuggyScale(Module):
+    """y = w * x, with a backward that forgets a factor."""
+
+    def __init__(self) -> None:
+        self.w = Parameter(np.full(3, 2.0), "w")
+
+    def forward(self, x):
+        self.x = x
+        return self.w.value * x
+
+    def backward(self, grad_out):
+        self.w.grad += (grad_out * self.x).sum(axis=0)
+        return grad_out  # bug: should be grad_out * w
+
+
+def test_catches_a_wrong_input_gradient():
+    result = gradcheck(BuggyScale(), np.random.default_rng(0).normal(size=(2, 3)))
+    assert not result.ok
+    assert result.input_error > 0.1
+    assert result.param_errors["0:w"] < 1e-6
+
+
+def test_catches_a_wrong_parameter_gradient():
+    class BuggyBias(Dense):
+        def backward(self, grad_out):
+            dx = super().backward(grad_out)
+            self.bias.grad *= 2
+            return dx
+
+    result = gradcheck(BuggyBias(2, rng=0), np.ones((3, 2)))
+    assert not result.ok and result.param_errors["1:bias"] > 0.1
