@@ -3,11 +3,32 @@
 import numpy as np
 import pytest
 
-from brainnet.scratch import LAYERS, Dense, Dropout, Sequential, Tanh, gradcheck
+from brainnet.scratch import (
+    LAYERS,
+    AvgPool2D,
+    BatchNorm,
+    Conv2D,
+    Dense,
+    Dropout,
+    MaxPool2D,
+    Sequential,
+    Tanh,
+    gradcheck,
+)
 from brainnet.scratch.module import Module, Parameter
 
-# name -> (factory, input shape); a newly registered layer must be added here.
+
+def _distinct(shape):
+    """A random permutation of well-separated values: no ties, so max pooling is differentiable there."""
+    return np.random.default_rng(2).permutation(np.prod(shape)).reshape(shape) * 0.1
+
+
+# name -> (factory, input shape[, input maker]); a newly registered layer must be added here.
 CASES = {
+    "avg_pool2d": (lambda: AvgPool2D(3, 2, "same"), (2, 5, 4, 2)),
+    "batch_norm": (lambda: BatchNorm(dtype=np.float64), (2, 3, 3, 2)),
+    "conv2d": (lambda: Conv2D(3, 3, strides=2, padding="same", rng=0), (2, 5, 4, 2)),
+    "max_pool2d": (lambda: MaxPool2D(3, 2, "same"), (2, 5, 4, 2), _distinct),
     "dense": (lambda: Dense(3, rng=0), (4, 5)),
     "dropout": (lambda: Dropout(0.5, rng=0).eval(), (3, 4)),
     "flatten": (lambda: Sequential([LAYERS.get("flatten")(), Dense(2, rng=0)]), (2, 3, 2)),
@@ -23,8 +44,8 @@ CASES = {
 def test_every_registered_layer_passes_gradcheck(name):
     if name not in CASES:
         pytest.fail(f"layer {name!r} has no gradcheck case; add it to CASES in {__file__}")
-    factory, shape = CASES[name]
-    x = np.random.default_rng(1).normal(size=shape)
+    factory, shape, *maker = CASES[name]
+    x = maker[0](shape) if maker else np.random.default_rng(1).normal(size=shape)
     result = gradcheck(factory(), x)
     assert result.ok and result.max_error < 1e-6, result
 

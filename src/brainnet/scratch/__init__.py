@@ -4,12 +4,17 @@ A neuron computes y = f(sum_i w_i x_i + b); a layer does it for many neurons at 
 the chain rule layer by layer (``backward`` beside ``forward``); gradient descent follows the gradient.
 """
 
+from brainnet.scratch.callbacks import Callback, EarlyStopping, History, StopTraining
 from brainnet.scratch.gradcheck import GradcheckResult, gradcheck
 from brainnet.scratch.layers import (
+    AvgPool2D,
+    BatchNorm,
+    Conv2D,
     Dense,
     Dropout,
     Flatten,
     LeakyReLU,
+    MaxPool2D,
     ReLU,
     Sigmoid,
     Softmax,
@@ -20,12 +25,20 @@ from brainnet.scratch.module import LAYERS, Module, Parameter
 from brainnet.scratch.sequential import Sequential
 
 __all__ = [
+    "Callback",
+    "EarlyStopping",
+    "History",
+    "StopTraining",
     "LAYERS",
+    "AvgPool2D",
+    "BatchNorm",
+    "Conv2D",
     "Dense",
     "Dropout",
     "Flatten",
     "GradcheckResult",
     "LeakyReLU",
+    "MaxPool2D",
     "Module",
     "Parameter",
     "ReLU",

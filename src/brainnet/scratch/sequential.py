@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 
+from brainnet.scratch import training
+from brainnet.scratch.callbacks import History
 from brainnet.scratch.module import Module
 
 
@@ -44,6 +47,22 @@ class Sequential(Module):
         ]
         lines.insert(1, "-" * len(lines[0]))
         return "\n".join([*lines, f"Total params: {total}"])
+
+    def compile(self, optimizer: object = "adam", loss: object = "mse", metrics: Any = ()) -> None:
+        """Choose optimizer (name or Optimizer), loss (name or Loss) and metric names; see training.py."""
+        training.compile_model(self, optimizer, loss, metrics)
+
+    def fit(self, X: np.ndarray, y: np.ndarray, **kwargs: Any) -> History:
+        """Mini-batch training; keyword arguments as ``training.fit``. Returns the History."""
+        return training.fit(self, X, y, **kwargs)
+
+    def evaluate(self, X: np.ndarray, y: np.ndarray, batch_size: int = 32) -> dict[str, float]:
+        """{"loss": ..., each metric: ...} on (X, y) in eval mode."""
+        return training.evaluate(self, X, y, batch_size)
+
+    def predict(self, X: np.ndarray, batch_size: int = 32) -> np.ndarray:
+        """Outputs for every row of X in eval mode."""
+        return training.predict(self, X, batch_size)
 
     def __repr__(self) -> str:
         return f"Sequential({len(self.layers)} layers)"
