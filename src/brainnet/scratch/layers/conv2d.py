@@ -120,7 +120,8 @@ class Conv2D(Module):
         g = grad_out if self.act is None else self.act.backward(grad_out)  # dL/dz (B, Ho, Wo, F)
         g = g.reshape(-1, self.filters)  # (N, F)
         w = self.weight.value
-        self.weight.grad += (self.cols.T @ g).reshape(w.shape)  # (kh, kw, C, F)
+        # (g.T @ cols).T, not cols.T @ g: same numbers, but OpenBLAS is ~250x slower on the tall-skinny transpose
+        self.weight.grad += (g.T @ self.cols).T.reshape(w.shape)  # (kh, kw, C, F)
         if self.bias is not None:
             self.bias.grad += g.sum(axis=0)  # (F,)
         dcols = (g @ w.reshape(-1, self.filters).T).reshape(*self.out_shape, *w.shape[:3])
