@@ -23,6 +23,7 @@ from brainnet.scratch.layers import (
 )
 from brainnet.scratch.module import LAYERS, Module, Parameter
 from brainnet.scratch.sequential import Sequential
+from brainnet.scratch.serialization import load
 
 __all__ = [
     "Callback",
@@ -48,4 +49,5 @@ __all__ = [
     "Tanh",
     "get_activation",
     "gradcheck",
+    "load",
 ]

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+import inspect
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -23,15 +26,82 @@ class Parameter:
         return f"Parameter({self.name or '?'}, shape={self.value.shape}, dtype={self.value.dtype})"
 
 
+def _record_arguments(init: Callable[..., None]) -> Callable[..., None]:
+    """Wrap ``__init__`` so the outermost call stores its arguments (except ``rng``) in ``self._config``."""
+    signature = inspect.signature(init)
+
+    @functools.wraps(init)
+    def wrapper(self: Module, *args: Any, **kwargs: Any) -> None:
+        if "_config" not in vars(self):
+            bound = signature.bind(self, *args, **kwargs)
+            config: dict[str, Any] = {}
+            for name, value in list(bound.arguments.items())[1:]:
+                kind = signature.parameters[name].kind
+                if kind is inspect.Parameter.VAR_KEYWORD:
+                    config.update(value)
+                elif kind is not inspect.Parameter.VAR_POSITIONAL:
+                    config[name] = value
+            config.pop("rng", None)  # the weights are saved instead
+            self._config = config
+        init(self, *args, **kwargs)
+
+    return wrapper
+
+
+def _jsonable(value: Any, where: str) -> Any:
+    """``value`` as JSON: numpy dtypes by name, tuples as lists; anything else is a ValueError."""
+    if isinstance(value, np.dtype) or (isinstance(value, type) and issubclass(value, np.generic)):
+        return np.dtype(value).name
+    if isinstance(value, np.generic):
+        value = value.item()
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, list | tuple):
+        return [_jsonable(v, where) for v in value]
+    raise ValueError(
+        f"{where}={value!r} cannot be saved: only numbers, strings, lists and dtypes can."
+    )
+
+
 class Module:
     """Base of every layer and loss-free network part.
 
     A subclass writes ``forward(x)``, which caches what the gradient needs, and ``backward(grad_out)``, which
     returns dLoss/dx and *adds* dLoss/dparam into each ``Parameter.grad`` (call ``zero_grad`` between steps).
     Parameters and sub-modules stored as attributes (or in lists) are found by ``parameters()``.
+
+    Every subclass's ``__init__`` records the arguments it was called with, so a registered layer can be
+    rebuilt from ``registered_name()`` and ``config()``; ``state()`` / ``load_state()`` carry arrays that are
+    not Parameters (BatchNorm's moving statistics).
     """
 
     training: bool = True
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "__init__" in cls.__dict__:
+            cls.__init__ = _record_arguments(cls.__init__)  # type: ignore[method-assign]
+
+    def registered_name(self) -> str:
+        """The name this layer's class has in ``LAYERS``; ValueError when it is not registered."""
+        for name in LAYERS.names():
+            if LAYERS.get(name) is type(self):
+                return name
+        raise ValueError(
+            f"{type(self).__name__} is not registered in LAYERS, so it cannot be saved."
+        )
+
+    def config(self) -> dict[str, Any]:
+        """The constructor arguments (without ``rng``) as JSON values: ``type(self)(**config())`` rebuilds it."""
+        config = vars(self).get("_config", {})
+        return {k: _jsonable(v, f"{type(self).__name__} {k}") for k, v in config.items()}
+
+    def state(self) -> dict[str, np.ndarray]:
+        """Arrays to save besides the Parameters (none by default)."""
+        return {}
+
+    def load_state(self, state: dict[str, np.ndarray]) -> None:
+        """Restore what ``state()`` returned."""
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         raise NotImplementedError

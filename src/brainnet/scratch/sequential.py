@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -22,8 +23,11 @@ class Sequential(Module):
     def __init__(self, layers: Iterable[Module]) -> None:
         self.layers = list(layers)
         self.output_shapes: list[tuple[int, ...] | None] = [None] * len(self.layers)
+        self.input_shape: tuple[int, ...] | None = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
+        if self.input_shape is None:
+            self.input_shape = tuple(x.shape[1:])  # per sample, for save
         for i, layer in enumerate(self.layers):
             x = layer.forward(x)
             self.output_shapes[i] = x.shape
@@ -63,6 +67,12 @@ class Sequential(Module):
     def predict(self, X: np.ndarray, batch_size: int = 32) -> np.ndarray:
         """Outputs for every row of X in eval mode."""
         return training.predict(self, X, batch_size)
+
+    def save(self, path: str | Path, *, force: bool = False) -> Path:
+        """Write a model directory (weights.safetensors + brainnet.json); ``brainnet.scratch.load`` reads it."""
+        from brainnet.scratch.serialization import save
+
+        return save(self, path, force=force)
 
     def __repr__(self) -> str:
         return f"Sequential({len(self.layers)} layers)"

@@ -87,5 +87,15 @@ class BatchNorm(Module):
         mean_dx = (dxhat * self.xhat).mean(axis=self.axes)
         return self.inv_std * (dxhat - mean_d - self.xhat * mean_dx)
 
+    def state(self) -> dict[str, np.ndarray]:
+        """The moving statistics (after the first forward)."""
+        if self.gamma is None:
+            return {}
+        return {"moving_mean": self.moving_mean, "moving_var": self.moving_var}
+
+    def load_state(self, state: dict[str, np.ndarray]) -> None:
+        self.moving_mean = state["moving_mean"].astype(self.dtype)
+        self.moving_var = state["moving_var"].astype(self.dtype)
+
     def __repr__(self) -> str:
         return f"BatchNorm(momentum={self.momentum}, epsilon={self.epsilon})"
