@@ -35,15 +35,15 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import numpy as np
 import threadpoolctl
 import torch
+from _tables import TableSpec, to_markdown, to_rich  # benchmarks/_tables.py
 from rich.console import Console
-from rich.table import Table
 from torch import nn
 
 import brainnet
@@ -66,16 +66,6 @@ class Case:
     quick_plan: tuple[int, int, int]
     target: float  # torch / scratch must be >= this
     target_text: str
-
-
-@dataclass
-class TableSpec:
-    """A table as plain strings, rendered both by rich and as GitHub markdown."""
-
-    title: str
-    headers: list[str]
-    rows: list[list[str]] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
 
 
 # ---------------------------------------------------------------------- FLOPs
@@ -278,25 +268,6 @@ def result_table(results: list[dict[str, Any]], peak: float) -> TableSpec:
     return spec
 
 
-def to_rich(spec: TableSpec) -> Table:
-    table = Table(title=spec.title, title_justify="left")
-    for k, header in enumerate(spec.headers):
-        table.add_column(header, justify="left" if k == 0 else "right")
-    for row in spec.rows:
-        style = {"PASS": "green", "FAIL": "bold red"}.get(row[5])
-        table.add_row(*row, style=style)
-    return table
-
-
-def to_markdown(spec: TableSpec) -> str:
-    aligns = [":---" if k == 0 else "---:" for k in range(len(spec.headers))]
-    lines = [f"### {spec.title}", ""]
-    lines += ["| " + " | ".join(c) + " |" for c in (spec.headers, aligns, *spec.rows)]
-    if spec.notes:
-        lines += ["", *(f"- {note}" for note in spec.notes)]
-    return "\n".join(lines)
-
-
 # ---------------------------------------------------------------------- main
 def blas_threads() -> str:
     """NumPy's BLAS libraries and their thread counts, as threadpoolctl reports them."""
@@ -342,7 +313,7 @@ def run(args: argparse.Namespace, out: Console, log: Console) -> None:
     peak = numpy_peak(2048, 3 if args.quick else 7)
     results = [run_case(case, args.quick, log) for case in CASES]
     spec = result_table(results, peak)
-    out.print(to_rich(spec))
+    out.print(to_rich(spec, status_column=5))
     for note in spec.notes:
         out.print(f"  {note}", markup=False)
     if args.markdown:

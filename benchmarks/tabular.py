@@ -38,15 +38,15 @@ import sys
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
 import numpy as np
 import sklearn
 import torch
+from _tables import TableSpec, to_markdown, to_rich  # benchmarks/_tables.py
 from rich.console import Console
-from rich.table import Table
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.multiclass import OneVsRestClassifier
@@ -115,16 +115,6 @@ OPS: dict[str, Callable[[float, float], bool]] = {
     "<=": operator.le,
     "<": operator.lt,
 }
-
-
-@dataclass
-class TableSpec:
-    """A table as plain strings, rendered both by rich and as GitHub markdown."""
-
-    title: str
-    headers: list[str]
-    rows: list[list[str]] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
 
 
 # ---------------------------------------------------------------------- arguments
@@ -303,26 +293,6 @@ def acceptance_table(runs: list[Run]) -> TableSpec:
 def _check_label(check: Check) -> str:
     label = _LABELS.get(check.key) or EXTRA_ROWS[check.key]
     return f"{check.dataset}: {METHODS[check.method]} {label}"
-
-
-def to_rich(spec: TableSpec) -> Table:
-    table = Table(title=spec.title, title_justify="left")
-    for k, header in enumerate(spec.headers):
-        table.add_column(header, justify="left" if k == 0 else "right")
-    for row in spec.rows:
-        style = {"PASS": "green", "FAIL": "bold red"}.get(row[-1])
-        table.add_row(*row, style=style)
-    return table
-
-
-def to_markdown(spec: TableSpec) -> str:
-    aligns = [":---" if k == 0 else "---:" for k in range(len(spec.headers))]
-    lines = [f"### {spec.title}"]
-    if spec.rows:
-        lines += ["", *("| " + " | ".join(c) + " |" for c in (spec.headers, aligns, *spec.rows))]
-    if spec.notes:
-        lines += ["", *(f"- {note}" for note in spec.notes)]
-    return "\n".join(lines)
 
 
 # ---------------------------------------------------------------------- main

@@ -1,0 +1,38 @@
+"""Tables shared by the benchmark scripts: plain strings, rendered by rich and as GitHub markdown."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from rich.table import Table
+
+
+@dataclass
+class TableSpec:
+    """A table as plain strings, rendered both by rich and as GitHub markdown."""
+
+    title: str
+    headers: list[str]
+    rows: list[list[str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def to_rich(spec: TableSpec, status_column: int = -1) -> Table:
+    """A rich table; rows whose ``status_column`` says PASS or FAIL are coloured."""
+    table = Table(title=spec.title, title_justify="left")
+    for k, header in enumerate(spec.headers):
+        table.add_column(header, justify="left" if k == 0 else "right")
+    for row in spec.rows:
+        style = {"PASS": "green", "FAIL": "bold red"}.get(row[status_column])
+        table.add_row(*row, style=style)
+    return table
+
+
+def to_markdown(spec: TableSpec) -> str:
+    aligns = [":---" if k == 0 else "---:" for k in range(len(spec.headers))]
+    lines = [f"### {spec.title}"]
+    if spec.rows:
+        lines += ["", *("| " + " | ".join(c) + " |" for c in (spec.headers, aligns, *spec.rows))]
+    if spec.notes:
+        lines += ["", *(f"- {note}" for note in spec.notes)]
+    return "\n".join(lines)
