@@ -255,3 +255,11 @@ def test_missing_values_are_imputed_and_reported_or_rejected(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "imputation is off" in err and "'b'" in err
     assert not (tmp_path / "m2").exists()
+
+
+def test_train_json_prints_the_test_metrics(files, capsys):
+    out = files["dir"] / "m_json"
+    argv = ["train", str(files["train"]), "--test", str(files["test"]), "--out", str(out)]
+    assert main([*argv, "--label-columns", "3", "--json", *FAST]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert list(result) == [*METRIC_KEYS, "n_samples", "n_labels"] and result["n_samples"] == 60
