@@ -1,6 +1,7 @@
 """brainnet: neural networks from a hand-written NumPy engine to trustworthy multi-label classifiers.
 
-Importing brainnet never imports torch: the PyTorch estimator is loaded on first use of its name.
+Importing brainnet never imports torch: the estimators are loaded on first use of their names, and
+``brainnet.load`` imports only the engine that the model directory names.
 """
 
 from importlib import import_module
@@ -11,10 +12,35 @@ __version__ = "0.1.0"
 # public name -> module that defines it, imported on first access (PEP 562)
 _LAZY = {
     "MultiLabelMLP": "brainnet.pipeline.estimator",
-    "load": "brainnet.pipeline.estimator",
+    "ScratchMultiLabelMLP": "brainnet.scratch.estimator",
 }
 
-__all__ = ["__version__", *_LAZY]
+# "kind" in a model's brainnet.json -> module whose ``load(path)`` reads it
+MODEL_KINDS = {
+    "multilabel_mlp": "brainnet.pipeline.estimator",
+    "scratch_multilabel_mlp": "brainnet.scratch.estimator",
+    "scratch_sequential": "brainnet.scratch.serialization",
+}
+
+__all__ = ["__version__", "load", *_LAZY]
+
+
+def load(path: Any) -> Any:
+    """Load any brainnet model directory; its ``brainnet.json`` "kind" picks the engine that reads it.
+
+    Raises:
+        ModelFormatError: not a brainnet model, damaged, or a kind this version does not know.
+    """
+    from brainnet.core.errors import ModelFormatError
+    from brainnet.core.model_dir import read_model_meta
+
+    kind = read_model_meta(path).get("kind")
+    if kind not in MODEL_KINDS:
+        raise ModelFormatError(
+            f"{str(path)!r} holds a model of kind {kind!r}, which this brainnet cannot load; known kinds: "
+            f"{', '.join(MODEL_KINDS)}. Upgrade brainnet if it was written by a newer version."
+        )
+    return import_module(MODEL_KINDS[kind]).load(path)
 
 
 def __getattr__(name: str) -> Any:

@@ -263,3 +263,42 @@ def test_train_json_prints_the_test_metrics(files, capsys):
     assert main([*argv, "--label-columns", "3", "--json", *FAST]) == 0
     result = json.loads(capsys.readouterr().out)
     assert list(result) == [*METRIC_KEYS, "n_samples", "n_labels"] and result["n_samples"] == 60
+
+
+def test_scratch_engine_end_to_end(files, tmp_path, capsys):
+    """--engine scratch trains the NumPy network; evaluate and predict read it like a torch model."""
+    model = tmp_path / "scratch-model"
+    argv = ["train", str(files["train"]), "--test", str(files["test"]), "--out", str(model)]
+    assert main([*argv, "--label-columns", "3", "--engine", "scratch", *FAST]) == 0
+    meta = json.loads((model / "brainnet.json").read_text())
+    assert meta["kind"] == "scratch_multilabel_mlp" and meta["engine"] == "scratch"
+    capsys.readouterr()
+    assert main(["evaluate", str(model), str(files["test"]), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert list(result) == [*METRIC_KEYS, "n_samples", "n_labels"]
+    assert result["average_precision"] > 0.7
+    assert main(["predict", str(model), str(files["test"])]) == 0
+    rows = list(csv.reader(capsys.readouterr().out.splitlines()))
+    assert rows[0] == ["row", *(f"p_{name}" for name in LABELS), "labels"] and len(rows) == 61
+
+
+def test_evaluate_refuses_a_model_that_is_not_a_classifier(files, tmp_path, capsys):
+    from brainnet.scratch import Dense, Sequential
+
+    net = Sequential([Dense(2)])
+    net.predict(np.zeros((1, 8), np.float32))
+    net.save(tmp_path / "seq")
+    assert main(["evaluate", str(tmp_path / "seq"), str(files["test"])]) == 2
+    assert "holds a Sequential, not a multi-label classifier" in capsys.readouterr().err
+    meta = json.loads((tmp_path / "seq" / "brainnet.json").read_text())
+    meta["kind"] = "quantum_net"
+    (tmp_path / "seq" / "brainnet.json").write_text(json.dumps(meta))
+    assert main(["predict", str(tmp_path / "seq"), str(files["test"])]) == 2
+    assert "kind 'quantum_net', which this brainnet cannot load" in capsys.readouterr().err
+
+
+def test_engine_choices_are_listed(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["train", "yeast", "--out", "x", "--engine", "jax"])
+    assert exit_.value.code == 2
+    assert "invalid choice: 'jax' (choose from 'torch', 'scratch')" in capsys.readouterr().err

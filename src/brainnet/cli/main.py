@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import importlib
 import io
 import json
 import sys
@@ -23,6 +24,11 @@ from brainnet.cli.options import (
 from brainnet.core.errors import UserInputError
 
 EXIT_USER_ERROR = 2
+# --engine NAME -> (module, estimator class)
+ENGINES = {
+    "torch": ("brainnet.pipeline.estimator", "MultiLabelMLP"),
+    "scratch": ("brainnet.scratch.estimator", "ScratchMultiLabelMLP"),
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -56,6 +62,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="print the test (else validation) metrics as one JSON object",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--engine",
+        choices=tuple(ENGINES),
+        default="torch",
+        help="torch: the PyTorch MLP (default; uses a GPU when present); scratch: the same MLP on the "
+        "hand-written NumPy engine (brainnet.scratch)",
+    )
     add_data_options(p)
     add_config_options(p)
     p.set_defaults(run=cmd_train)
@@ -138,17 +151,17 @@ def cmd_train(args: argparse.Namespace) -> int:
         err.print(data_summary(test))
     print_notes(err, train.notes + (test.notes if test else []))
 
-    from brainnet.pipeline.estimator import MultiLabelMLP
-
+    module, name = ENGINES[args.engine]
+    estimator = getattr(importlib.import_module(module), name)
     checkpoint = out.with_name(out.name + ".checkpoint")
-    model = MultiLabelMLP.from_config(config)
+    model = estimator.from_config(config)
     model.fit(train, verbose=not args.quiet, checkpoint=checkpoint, label_spec=spec)
     model.save(out, force=args.force)
     _remove_checkpoint(checkpoint)
     print_notes(err, model.notes_)
     t = model.thresholds_
     err.print(
-        f"saved {out}/: {len(model.models_)} model(s) in {model.fit_seconds_:.1f} s; validation: "
+        f"saved {out}/ ({model.engine} engine): {len(model.models_)} model(s) in {model.fit_seconds_:.1f} s; validation: "
         f"{model.validation_}; thresholds tuned for {t.objective} on {model.n_val_} rows "
         f"({t.score_at_half:.4f} at 0.5 -> {t.score:.4f})"
     )
@@ -177,12 +190,25 @@ def _remove_checkpoint(path: Path) -> None:
         shutil.rmtree(path, ignore_errors=True)
 
 
+def _load_classifier(path: str):
+    """A saved multi-label classifier of any engine; another kind of model directory is a user error."""
+    import brainnet
+    from brainnet.core.estimator import MultiLabelEstimator
+
+    model = brainnet.load(path)
+    if not isinstance(model, MultiLabelEstimator):
+        raise UserInputError(
+            f"{path!r} holds a {type(model).__name__}, not a multi-label classifier; evaluate and predict "
+            "read models written by `brainnet train` (or an estimator's save)."
+        )
+    return model
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from brainnet.cli.report import metrics_table
     from brainnet.core.tabular import read_table
-    from brainnet.pipeline.estimator import load
 
-    model = load(args.model)
+    model = _load_classifier(args.model)
     spec = label_spec_from_args(args)
     data = read_table(
         args.data,
@@ -205,11 +231,10 @@ def cmd_predict(args: argparse.Namespace) -> int:
     from brainnet.core.dataset import LabelSpec
     from brainnet.core.files import atomic_write_text, check_writable_target
     from brainnet.core.tabular import read_table
-    from brainnet.pipeline.estimator import load
 
     if args.out:
         check_writable_target(Path(args.out), force=args.force)
-    model = load(args.model)
+    model = _load_classifier(args.model)
     data = read_table(
         args.input,
         LabelSpec(),

@@ -71,17 +71,12 @@ def save_model_dir(
     return path
 
 
-def load_model_dir(path: str | Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    """Read and check a model directory. Nothing in it is executed.
-
-    Returns:
-        (meta, tensors).
+def read_model_meta(path: str | Path) -> dict[str, Any]:
+    """Read and check ``brainnet.json`` of a model directory (not the weights): its "kind" says who loads it.
 
     Raises:
-        ModelFormatError: missing, not a directory, not brainnet's, newer format, corrupt or truncated files.
+        ModelFormatError: missing, not a directory, not brainnet's, newer format, corrupt JSON.
     """
-    from safetensors.numpy import load
-
     path = Path(path)
     if not path.exists():
         raise ModelFormatError(
@@ -118,6 +113,22 @@ def load_model_dir(path: str | Path) -> tuple[dict[str, Any], dict[str, np.ndarr
             f"{meta.get('brainnet_version', '?')}; this brainnet ({_brainnet_version()}) reads up to "
             f"version {FORMAT_VERSION}. Upgrade brainnet to load it."
         )
+    return meta
+
+
+def load_model_dir(path: str | Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """Read and check a model directory. Nothing in it is executed.
+
+    Returns:
+        (meta, tensors).
+
+    Raises:
+        ModelFormatError: missing, not a directory, not brainnet's, newer format, corrupt or truncated files.
+    """
+    from safetensors.numpy import load
+
+    path = Path(path)
+    meta = read_model_meta(path)
     weights_path = path / WEIGHTS_FILE
     if not weights_path.is_file():
         raise ModelFormatError(f"{str(path)!r} is incomplete: {WEIGHTS_FILE} is missing.")

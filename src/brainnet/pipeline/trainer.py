@@ -8,21 +8,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from brainnet.core import metrics
+from brainnet.core.estimator import MONITORS
 from brainnet.pipeline.callbacks import Callback, StopTraining
-
-# monitor name -> (function on (Y, P), mode)
-_MONITORS = {
-    "average_precision": (metrics.average_precision, "max"),
-    "macro_auc": (metrics.macro_auc, "max"),
-    "mean_average_precision": (metrics.mean_average_precision, "max"),
-    "micro_f1": (lambda Y, P: metrics.micro_f1(Y, (P >= 0.5).astype(np.uint8)), "max"),
-    "macro_f1": (lambda Y, P: metrics.macro_f1(Y, (P >= 0.5).astype(np.uint8)), "max"),
-}
-
-
-def monitor_mode(monitor: str) -> str:
-    return "min" if monitor == "loss" else _MONITORS[monitor][1]
 
 
 @dataclass
@@ -46,7 +33,7 @@ class Trainer:
         optimizer: over ``model.parameters()``.
         epochs: upper bound on epochs.
         batch_size: rows per step; a last batch of one row is dropped (BatchNorm needs two).
-        monitor: "loss" or a metric name of ``_MONITORS``, computed on the validation data each epoch.
+        monitor: "loss" or a metric name of ``brainnet.core.estimator.MONITORS``, computed on the validation data each epoch.
         callbacks: run in list order for every event.
         generator: the torch RNG that orders the batches (seeded by the caller).
         device: where the model and batches live.
@@ -134,7 +121,7 @@ class Trainer:
         logs = {"val_loss": val_loss}
         if self.monitor != "loss":
             P = torch.sigmoid(logits).numpy().astype(np.float64)
-            logs[f"val_{self.monitor}"] = float(_MONITORS[self.monitor][0](Y_val, P))
+            logs[f"val_{self.monitor}"] = float(MONITORS[self.monitor][0](Y_val, P))
         return logs
 
 

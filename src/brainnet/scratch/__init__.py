@@ -25,6 +25,16 @@ from brainnet.scratch.module import LAYERS, Module, Parameter
 from brainnet.scratch.sequential import Sequential
 from brainnet.scratch.serialization import load
 
+
+def __getattr__(name: str):
+    # the estimator pulls in scikit-learn; load it on first use of its name
+    if name == "ScratchMultiLabelMLP":
+        from brainnet.scratch.estimator import ScratchMultiLabelMLP
+
+        return ScratchMultiLabelMLP
+    raise AttributeError(f"module 'brainnet.scratch' has no attribute {name!r}")
+
+
 __all__ = [
     "Callback",
     "EarlyStopping",
@@ -43,6 +53,7 @@ __all__ = [
     "Module",
     "Parameter",
     "ReLU",
+    "ScratchMultiLabelMLP",
     "Sequential",
     "Sigmoid",
     "Softmax",

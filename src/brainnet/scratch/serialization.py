@@ -22,7 +22,7 @@ from brainnet.scratch.sequential import Sequential
 KIND = "scratch_sequential"
 
 
-def _arrays(model: Sequential) -> dict[str, np.ndarray]:
+def model_arrays(model: Sequential) -> dict[str, np.ndarray]:
     """Every saved array of the model by name: "{i}.{parameter name}" and "{i}.{state name}"."""
     arrays: dict[str, np.ndarray] = {}
     for i, layer in enumerate(model.layers):
@@ -58,7 +58,7 @@ def save(model: Sequential, path: str | Path, *, force: bool = False) -> Path:
         "input_shape": [int(n) for n in model.input_shape],
         "compiled": _compiled(model),
     }
-    return save_model_dir(path, meta, _arrays(model), force=force)
+    return save_model_dir(path, meta, model_arrays(model), force=force)
 
 
 def _rebuild(meta: dict[str, Any], where: str) -> tuple[Sequential, tuple[int, ...]]:
@@ -71,9 +71,9 @@ def _rebuild(meta: dict[str, Any], where: str) -> tuple[Sequential, tuple[int, .
     return Sequential(layers), input_shape
 
 
-def _assign(model: Sequential, tensors: dict[str, np.ndarray], where: str) -> None:
+def assign_arrays(model: Sequential, tensors: dict[str, np.ndarray], where: str) -> None:
     """Put the saved arrays in place after checking their names, shapes and dtypes."""
-    expected = _arrays(model)
+    expected = model_arrays(model)
     if set(expected) != set(tensors):
         missing, extra = sorted(set(expected) - set(tensors)), sorted(set(tensors) - set(expected))
         raise ModelFormatError(
@@ -112,7 +112,7 @@ def load(path: str | Path) -> Sequential:
         model.forward(np.zeros((1, *input_shape), dtype=np.float32))
     except ValueError as e:
         raise ModelFormatError(f"{where}: its layers do not accept its input shape: {e}") from None
-    _assign(model, tensors, where)
+    assign_arrays(model, tensors, where)
     compiled = meta.get("compiled") or {}
     if compiled.get("loss") and compiled.get("optimizer"):
         model.compile(compiled["optimizer"], compiled["loss"], compiled.get("metrics", []))
