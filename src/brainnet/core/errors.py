@@ -11,3 +11,7 @@ class UserInputError(BrainnetError, ValueError):
 
 class ModelFormatError(UserInputError):
     """A model directory that is missing, corrupt, truncated, foreign or from a newer brainnet."""
+
+
+class BadImageError(UserInputError):
+    """An image file that is missing, not an image, truncated or corrupt, or too large to decode."""
