@@ -1,0 +1,106 @@
+"""The shape every image model shares: a backbone of features and a linear head of logits, freezable as one."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from brainnet.core.errors import UserInputError
+from brainnet.pipeline.models.pretrained import load_pretrained
+
+
+class ImageClassifier(nn.Module):
+    """images (B, 3, S, S) -> backbone -> features (B, C) -> head Linear(C, L) -> logits (B, L).
+
+    Every entry of ``IMAGE_MODELS`` builds one of these, so the trainer, freezing and ``--pretrained``
+    treat all architectures alike: the parameters under ``backbone.`` are the backbone, the ones under
+    ``head.`` the head. No sigmoid inside: it lives in the loss and in ``predict_proba``.
+
+    Args:
+        arch: the registered name ("resnet18"), used in messages.
+        backbone: maps (B, 3, S, S) images to (B, C) features.
+        n_features: C, the width of the backbone's output.
+        n_labels: L, one logit per label.
+        source_head: where the classifier lives in the source library's own checkpoints ("fc" for
+            torchvision's ResNets), so their files load with the head recognised; None for brainnet's own.
+    """
+
+    def __init__(
+        self,
+        arch: str,
+        backbone: nn.Module,
+        n_features: int,
+        n_labels: int,
+        *,
+        source_head: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.arch = arch
+        self.backbone = backbone
+        self.head = nn.Linear(n_features, n_labels)
+        self.source_head = source_head
+        self.backbone_frozen = False
+        self.pretrained_report = None  # a PretrainedReport after --pretrained, else None
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.backbone(x)  # (B, C)
+
+    def forward_head(self, features: torch.Tensor) -> torch.Tensor:
+        return self.head(features)  # (B, L)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.forward_head(self.forward_features(x))
+
+    def freeze_backbone(self, frozen: bool = True) -> ImageClassifier:
+        """Stop (or resume) training the backbone: only the head learns while it is frozen.
+
+        Frozen means ``requires_grad=False`` on every backbone parameter and, from then on, the backbone's
+        BatchNorm layers stay in eval mode whenever ``train()`` is called (their running statistics are
+        used and never updated), so a training step leaves the backbone's state exactly as it was.
+        Dropout in the backbone still follows ``train()``/``eval()``. Returns self.
+        """
+        self.backbone_frozen = frozen
+        for p in self.backbone.parameters():
+            p.requires_grad_(not frozen)
+        return self.train(self.training)
+
+    def train(self, mode: bool = True) -> ImageClassifier:
+        super().train(mode)
+        if mode and self.backbone_frozen:
+            for m in self.backbone.modules():
+                if isinstance(m, nn.modules.batchnorm._BatchNorm):
+                    m.eval()
+        return self
+
+
+def backbone_parameters(model: nn.Module) -> Iterator[nn.Parameter]:
+    """The backbone's parameters of any brainnet model (``model.backbone``): image models and the MLP."""
+    return model.backbone.parameters()
+
+
+def head_parameters(model: nn.Module) -> Iterator[nn.Parameter]:
+    """The head's parameters of any brainnet model (``model.head``): give these a larger learning rate."""
+    return model.head.parameters()
+
+
+def finish(
+    model: ImageClassifier, pretrained: str | Path | None, freeze_backbone: bool
+) -> ImageClassifier:
+    """What every builder does last: load ``--pretrained`` weights, then freeze the backbone if asked."""
+    if pretrained is not None:
+        model.pretrained_report = load_pretrained(model, pretrained)
+    if freeze_backbone:
+        model.freeze_backbone()
+    return model
+
+
+def check_image_size(arch: str, image_size: int, minimum: int) -> None:
+    """Refuse sizes the architecture cannot shrink to at least one pixel (or one stride) per map."""
+    if not isinstance(image_size, int) or isinstance(image_size, bool) or image_size < minimum:
+        raise UserInputError(
+            f"{arch} needs image_size >= {minimum}; received {image_size!r}. "
+            f"Resize the images to at least {minimum} pixels a side (the default is 150)."
+        )
