@@ -13,6 +13,7 @@ __version__ = "0.1.0"
 _LAZY = {
     "MultiLabelMLP": "brainnet.pipeline.estimator",
     "ScratchMultiLabelMLP": "brainnet.scratch.estimator",
+    "MultiLabelImageClassifier": "brainnet.pipeline.image_estimator",
 }
 
 # "kind" in a model's brainnet.json -> module whose ``load(path)`` reads it
@@ -20,6 +21,7 @@ MODEL_KINDS = {
     "multilabel_mlp": "brainnet.pipeline.estimator",
     "scratch_multilabel_mlp": "brainnet.scratch.estimator",
     "scratch_sequential": "brainnet.scratch.serialization",
+    "multilabel_image": "brainnet.pipeline.image_estimator",
 }
 
 __all__ = ["__version__", "load", *_LAZY]

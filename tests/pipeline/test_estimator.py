@@ -165,10 +165,10 @@ def test_ctrl_c_keeps_the_best_model_so_far(toy_data, monkeypatch, tmp_path):
 
     original = Trainer._train_epoch
 
-    def interrupt_at_epoch_4(self, X, Y):
+    def interrupt_at_epoch_4(self, batches):
         if self.state.epoch == 4:
             raise KeyboardInterrupt
-        return original(self, X, Y)
+        return original(self, batches)
 
     monkeypatch.setattr(Trainer, "_train_epoch", interrupt_at_epoch_4)
     X, Y = toy_data
@@ -182,7 +182,7 @@ def test_ctrl_c_keeps_the_best_model_so_far(toy_data, monkeypatch, tmp_path):
 def test_ctrl_c_before_the_first_epoch_keeps_nothing(toy_data, monkeypatch):
     from brainnet.pipeline.trainer import Trainer
 
-    def interrupt(self, X, Y):
+    def interrupt(self, batches):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(Trainer, "_train_epoch", interrupt)

@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from brainnet.pipeline.callbacks import Callback, EarlyStopping
-from brainnet.pipeline.trainer import Trainer
+from brainnet.pipeline.trainer import Trainer, predict_logits
 
 
 def _setup(toy_data, monitor="loss", epochs=30, callbacks=()):
@@ -64,7 +64,8 @@ def test_early_stopping_stops_and_restores_the_best_weights(toy_data):
     assert state.epoch == state.best_epoch + 3
     best = min(h["val_loss"] for h in state.history)
     assert stopper.best == pytest.approx(best)
-    restored = trainer._validate(data[2], data[3])["val_loss"]
+    logits = predict_logits(trainer.model, data[2], "cpu")
+    restored = trainer._validate(logits, data[3])["val_loss"]
     assert restored == pytest.approx(best, rel=1e-5)
 
 
@@ -89,7 +90,8 @@ def test_ctrl_c_stops_cleanly_and_keeps_the_best_model(toy_data):
     state = trainer.fit(*data)
     assert state.interrupted and "interrupted (Ctrl-C) during epoch 6" in state.stop_reason
     assert len(state.history) == 5 and state.best_epoch is not None
-    restored = trainer._validate(data[2], data[3])["val_loss"]
+    logits = predict_logits(trainer.model, data[2], "cpu")
+    restored = trainer._validate(logits, data[3])["val_loss"]
     assert restored == pytest.approx(min(h["val_loss"] for h in state.history), rel=1e-5)
 
 

@@ -14,12 +14,15 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
+
 from brainnet import __version__
 from brainnet.cli.options import (
     add_config_options,
     add_data_options,
     config_from_args,
     label_spec_from_args,
+    manifest_options_from_args,
 )
 from brainnet.core.errors import UserInputError
 
@@ -85,15 +88,32 @@ def build_parser() -> argparse.ArgumentParser:
     add_data_options(p)
     p.set_defaults(run=cmd_evaluate)
 
-    p = sub.add_parser("predict", help="per-label probabilities and label sets for new rows")
+    p = sub.add_parser(
+        "predict", help="per-label probabilities and label sets for new rows or images"
+    )
     p.add_argument("model", metavar="MODEL_DIR")
     p.add_argument(
-        "input", metavar="INPUT", help="a CSV whose header holds the model's feature names"
+        "inputs",
+        nargs="+",
+        metavar="INPUT",
+        help="tables: one CSV whose header holds the model's feature names; images: image files, "
+        "folders (searched recursively) or a manifest CSV",
     )
     p.add_argument(
-        "--out", metavar="OUT.csv", help="write the predictions here (default: standard output)"
+        "--out", metavar="FILE", help="write the predictions here (default: standard output)"
     )
     p.add_argument("--force", action="store_true", help="replace an existing --out file")
+    p.add_argument(
+        "--format",
+        choices=("table", "csv", "json"),
+        help="output format (default: a table for images on the terminal, else csv; .json --out: json)",
+    )
+    p.add_argument(
+        "--top-k",
+        type=int,
+        metavar="K",
+        help="images: also list the K most probable labels of each image",
+    )
     p.set_defaults(run=cmd_predict)
 
     p = sub.add_parser("datasets", help="list the built-in datasets")
@@ -123,12 +143,41 @@ def _console(stderr: bool = False):
     return Console(stderr=stderr, highlight=False)
 
 
+def _is_images(data: str, args: argparse.Namespace) -> bool:
+    """Image data: a built-in image dataset, a folder, or a manifest with an image path column."""
+    from brainnet.core.image_datasets import IMAGE_DATASETS
+    from brainnet.core.images import is_image_source
+
+    return data in IMAGE_DATASETS or is_image_source(data, getattr(args, "path_column", None))
+
+
+def _read_images(source: str, args: argparse.Namespace, split: str, defaults: dict | None = None):
+    """An ImageSet from a built-in name (its ``split``), a folder or a manifest (reading options, else
+    ``defaults``: how the model's training manifest was read)."""
+    from brainnet.core.image_datasets import IMAGE_DATASETS, load_image_dataset
+    from brainnet.core.images import read_images
+
+    if source in IMAGE_DATASETS:
+        return load_image_dataset(source, split)
+    options = manifest_options_from_args(args)
+    if (
+        not options
+        and defaults
+        and defaults.get("kind") == "manifest"
+        and not Path(source).is_dir()
+    ):
+        options = {k: v for k, v in defaults.items() if k != "kind"}
+    return read_images(source, **options)
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from brainnet.cli.report import data_summary, metrics_table, print_notes
     from brainnet.core.datasets import DATASETS
     from brainnet.core.files import check_writable_target
     from brainnet.core.tabular import read_table
 
+    if _is_images(args.data, args):
+        return _train_images(args)
     config = config_from_args(args)
     spec = label_spec_from_args(args)
     out = Path(args.out)
@@ -181,6 +230,56 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _train_images(args: argparse.Namespace) -> int:
+    from brainnet.cli.report import metrics_table, print_notes
+    from brainnet.core.files import check_writable_target
+    from brainnet.core.image_datasets import IMAGE_DATASETS
+    from brainnet.pipeline.image_estimator import MultiLabelImageClassifier
+
+    if args.engine != "torch":
+        raise UserInputError(
+            f"--engine {args.engine} trains tables only; image models run on PyTorch. Drop --engine."
+        )
+    config = config_from_args(args, "images")
+    out = Path(args.out)
+    check_writable_target(out, force=args.force, what="model directory")
+    err = _console(stderr=True)
+
+    train = _read_images(args.data, args, "train")
+    test = None
+    if args.test is not None:
+        test = _read_images(args.test, args, "test", train.source)
+    elif args.data in IMAGE_DATASETS:
+        test = _read_images(args.data, args, "test")
+    elif train.split is not None and len(train.split_indices("test")):
+        test = train.subset(train.split_indices("test"))
+    err.print(train.describe())
+    if test is not None and test is not train:
+        err.print(f"test: {len(test)} images")
+
+    checkpoint = out.with_name(out.name + ".checkpoint")
+    model = MultiLabelImageClassifier.from_config(config)
+    model.fit(train, verbose=not args.quiet, checkpoint=checkpoint)
+    model.save(out, force=args.force)
+    _remove_checkpoint(checkpoint)
+    print_notes(err, model.notes_)
+    t = model.thresholds_
+    err.print(
+        f"saved {out}/ ({config.model}, {config.image_size} px): {model.training_['epochs_run']} epochs in "
+        f"{model.fit_seconds_:.1f} s, best epoch {model.training_['best_epoch']}; validation: "
+        f"{model.validation_}; thresholds tuned for {t.objective} on {model.n_val_} images "
+        f"({t.score_at_half:.4f} at 0.5 -> {t.score:.4f})"
+    )
+    columns = {"validation": model.val_metrics_}
+    if test is not None:
+        columns["test"] = model.evaluate(test)
+    if args.json:
+        print(json.dumps(columns.get("test", model.val_metrics_)))
+        return 0
+    _console().print(metrics_table(columns, title=f"brainnet train {args.data}"))
+    return 0
+
+
 def _remove_checkpoint(path: Path) -> None:
     import shutil
 
@@ -196,7 +295,7 @@ def _load_classifier(path: str):
     from brainnet.core.estimator import MultiLabelEstimator
 
     model = brainnet.load(path)
-    if not isinstance(model, MultiLabelEstimator):
+    if not isinstance(model, MultiLabelEstimator) and not _is_image_model(model):
         raise UserInputError(
             f"{path!r} holds a {type(model).__name__}, not a multi-label classifier; evaluate and predict "
             "read models written by `brainnet train` (or an estimator's save)."
@@ -204,11 +303,24 @@ def _load_classifier(path: str):
     return model
 
 
+def _is_image_model(model: object) -> bool:
+    return type(model).__name__ == "MultiLabelImageClassifier"
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from brainnet.cli.report import metrics_table
     from brainnet.core.tabular import read_table
 
     model = _load_classifier(args.model)
+    if _is_image_model(model):
+        images = _read_images(args.data, args, args.split, model.source_)
+        result = model.evaluate(images)
+        if args.json:
+            print(json.dumps(result))
+        else:
+            title = f"brainnet evaluate {args.model}"
+            _console().print(metrics_table({images.name or args.data: result}, title=title))
+        return 0
     spec = label_spec_from_args(args)
     data = read_table(
         args.data,
@@ -229,50 +341,172 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def cmd_predict(args: argparse.Namespace) -> int:
     from brainnet.core.dataset import LabelSpec
-    from brainnet.core.files import atomic_write_text, check_writable_target
+    from brainnet.core.files import check_writable_target
     from brainnet.core.tabular import read_table
 
     if args.out:
         check_writable_target(Path(args.out), force=args.force)
+    if args.top_k is not None and args.top_k < 1:
+        raise UserInputError(f"--top-k must be a positive number of labels; received {args.top_k}.")
+    fmt = args.format or ("json" if (args.out or "").lower().endswith(".json") else None)
+    if fmt == "table" and args.out:
+        raise UserInputError("--format table prints to the terminal; with --out use csv or json.")
     model = _load_classifier(args.model)
+    if _is_image_model(model):
+        return _predict_images(model, args, fmt or ("csv" if args.out else "table"))
+    if len(args.inputs) != 1:
+        raise UserInputError(
+            f"a table model predicts one CSV at a time; received {len(args.inputs)} inputs."
+        )
     data = read_table(
-        args.input,
+        args.inputs[0],
         LabelSpec(),
         known_features=model.feature_names_,
         known_labels=model.label_names_,
         require_labels=False,
     )
     P = model.predict_proba(data)
-    Yhat = model.predict(data)
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["row", *(f"p_{name}" for name in model.label_names_), "labels"])
-    for i, (p, y) in enumerate(zip(P, Yhat, strict=True), start=1):
-        chosen = ";".join(name for name, on in zip(model.label_names_, y, strict=True) if on)
-        writer.writerow([i, *(f"{v:.6f}" for v in p), chosen])
-    if args.out:
-        atomic_write_text(args.out, buf.getvalue(), force=args.force)
-        _console(stderr=True).print(f"wrote {len(P)} predictions to {args.out}")
-    else:
-        sys.stdout.write(buf.getvalue())
+    rows = [str(i) for i in range(1, len(P) + 1)]
+    _write_predictions(args, fmt or "csv", "row", rows, P, model.predict(data), model.label_names_)
     return 0
+
+
+def _image_inputs(inputs: list[str]) -> list[Path]:
+    """Image paths from files, folders (recursive, sorted) and manifests, in the order given."""
+    from brainnet.core.images import IMAGE_EXTENSIONS, MANIFEST_EXTENSIONS, read_manifest
+
+    paths: list[Path] = []
+    for item in map(Path, inputs):
+        if item.is_dir():
+            found = sorted(
+                p for p in item.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS
+            )
+            if not found:
+                raise UserInputError(
+                    f"no images in folder {str(item)!r} (looked for {', '.join(IMAGE_EXTENSIONS)})."
+                )
+            paths += found
+        elif item.name.lower().endswith(MANIFEST_EXTENSIONS):
+            paths += read_manifest(item, require_labels=False).paths
+        else:
+            paths.append(item)  # missing or unreadable files are reported per file
+    return paths
+
+
+def _predict_images(model, args: argparse.Namespace, fmt: str) -> int:
+    paths = _image_inputs(args.inputs)
+    P, bad = model.predict_images(paths)
+    err = _console(stderr=True)
+    for i, reason in bad.items():
+        err.print(f"skipped {paths[i]}: {reason}")
+    if len(bad) == len(paths):
+        raise UserInputError(f"none of the {len(paths)} images could be read (see above).")
+    good = [i for i in range(len(paths)) if i not in bad]
+    Yhat = np.zeros(P.shape, dtype=np.uint8)
+    Yhat[good] = model._decide(P[good])
+    names = [str(p) for p in paths]
+    _write_predictions(args, fmt, "image", names, P, Yhat, model.label_names_, bad, args.top_k)
+    if bad:
+        err.print(f"predicted {len(good)} of {len(paths)} images; {len(bad)} could not be read")
+    return 0
+
+
+def _write_predictions(args, fmt, key, names, P, Yhat, labels, bad=None, top_k=None) -> None:
+    """Print or write one prediction per row or image: probabilities, chosen labels, top-k, errors."""
+    from brainnet.core.files import atomic_write_text
+
+    bad = bad or {}
+    records = []
+    for i, (name, p, y) in enumerate(zip(names, P, Yhat, strict=True)):
+        rec: dict = {key: name, "labels": [n for n, on in zip(labels, y, strict=True) if on]}
+        if i in bad:
+            rec.update(labels=[], error=bad[i])
+        else:
+            rec["probabilities"] = {n: round(float(v), 6) for n, v in zip(labels, p, strict=True)}
+            if top_k:
+                order = np.argsort(-p, kind="stable")[:top_k]
+                rec["top"] = [[labels[j], round(float(p[j]), 6)] for j in order]
+        records.append(rec)
+    if fmt == "table":
+        _console().print(_predictions_table(records, key, top_k))
+        return
+    if fmt == "json":
+        text = json.dumps(records, indent=1) + "\n"
+    else:
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        extra = ["top"] if top_k else []
+        writer.writerow(
+            [key, *(f"p_{n}" for n in labels), "labels", *extra, *(["error"] if bad else [])]
+        )
+        for rec in records:
+            probs = rec.get("probabilities", {})
+            row = [rec[key], *(f"{probs[n]:.6f}" if n in probs else "" for n in labels)]
+            row.append(";".join(rec["labels"]))
+            if top_k:
+                row.append(";".join(f"{n}:{v:.4f}" for n, v in rec.get("top", [])))
+            if bad:
+                row.append(rec.get("error", ""))
+            writer.writerow(row)
+        text = buf.getvalue()
+    if args.out:
+        atomic_write_text(args.out, text, force=args.force)
+        _console(stderr=True).print(f"wrote {len(records)} predictions to {args.out}")
+    else:
+        sys.stdout.write(text)
+
+
+def _predictions_table(records: list[dict], key: str, top_k: int | None):
+    from rich.table import Table
+
+    table = Table(title="predictions (labels over their tuned thresholds)")
+    table.add_column(key)
+    table.add_column("labels (probability)")
+    if top_k:
+        table.add_column(f"top {top_k}")
+    for rec in records:
+        if "error" in rec:
+            row = [rec[key], f"[red]unreadable: {rec['error']}[/red]"]
+        else:
+            probs = rec["probabilities"]
+            row = [rec[key], ", ".join(f"{n} {probs[n]:.2f}" for n in rec["labels"]) or "-"]
+        if top_k:
+            row.append(", ".join(f"{n} {v:.2f}" for n, v in rec.get("top", [])))
+        table.add_row(*row)
+    return table
 
 
 def cmd_datasets(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     from brainnet.core.datasets import DATASETS
+    from brainnet.core.image_datasets import IMAGE_DATASETS
 
-    table = Table(title="built-in datasets (standard train/test splits, shipped inside brainnet)")
-    for col in ("name", "train", "test", "features", "labels", "labels/row", "description"):
-        table.add_column(col, justify="right" if col not in ("name", "description") else "left")
+    table = Table(
+        title="built-in datasets (shipped or generated inside brainnet; nothing is downloaded)"
+    )
+    for col in ("name", "kind", "train", "test", "inputs", "labels", "labels/row", "description"):
+        table.add_column(col, justify="left" if col in ("name", "kind", "description") else "right")
     for name in DATASETS.names():
         d = DATASETS.get(name)
         table.add_row(
             name,
+            "table",
             str(d.n_train),
             str(d.n_test),
-            str(d.n_features),
+            f"{d.n_features} features",
+            str(d.n_labels),
+            f"{d.cardinality:.3f}",
+            d.description,
+        )
+    for name in IMAGE_DATASETS.names():
+        d = IMAGE_DATASETS.get(name)
+        table.add_row(
+            name,
+            "images",
+            str(d.n_train),
+            str(d.n_test),
+            "x".join(map(str, d.image_size)) + " px",
             str(d.n_labels),
             f"{d.cardinality:.3f}",
             d.description,

@@ -8,15 +8,19 @@ import re
 import typing
 from typing import Any
 
-from brainnet.core.config import CHOICES, TrainConfig
+from brainnet.core.config import CHOICES, ImageTrainConfig, TrainConfig
 from brainnet.core.dataset import LabelSpec
 from brainnet.core.errors import UserInputError
 
+CONFIGS = {"tables": TrainConfig, "images": ImageTrainConfig}
 
-def _field_comments() -> dict[str, str]:
-    """The trailing ``# comment`` of each TrainConfig field, used as its --help text."""
-    src = inspect.getsource(TrainConfig)
-    return dict(re.findall(r"^\s+(\w+): [^=]+=.*?#\s*(.+)$", src, flags=re.MULTILINE))
+
+def _field_comments(config: type) -> dict[str, str]:
+    """The trailing ``# comment`` of each config field, used as its --help text."""
+    src = inspect.getsource(config)
+    # "name: type = value  # comment", also when the formatter wrapped the value in parentheses
+    pattern = r"^\s+(\w+): [^=\n]+= (?:\(\n\s+)?[^#\n]*#\s*(.+)$"
+    return dict(re.findall(pattern, src, flags=re.MULTILINE))
 
 
 def _int_list(text: str) -> tuple[int, ...]:
@@ -28,46 +32,77 @@ def _int_list(text: str) -> tuple[int, ...]:
         ) from None
 
 
+def _shown(value: Any, hint: Any = None) -> str:
+    if isinstance(value, tuple):
+        return ",".join(map(str, value))
+    if value is None:
+        return "auto" if hint == bool | None else "none"
+    return str(value)
+
+
 def add_config_options(parser: argparse.ArgumentParser) -> None:
-    """--config YAML plus one --option per TrainConfig field (default: not given)."""
+    """--config YAML plus one --option per field of TrainConfig and ImageTrainConfig (default: not given).
+
+    An option only one kind of data uses says so in its help ("tables:" or "images:"); ``config_from_args``
+    rejects it for the other kind.
+    """
     group = parser.add_argument_group("training options (override --config and the defaults)")
     group.add_argument(
         "--config", metavar="YAML", help="a YAML file of training options (a preset)"
     )
-    comments = _field_comments()
-    hints = typing.get_type_hints(TrainConfig)
-    defaults = TrainConfig()
-    for name in TrainConfig.field_names():
-        flag = "--" + name.replace("_", "-")
-        default = getattr(defaults, name)
-        shown = ",".join(map(str, default)) if isinstance(default, tuple) else default
-        shown = "auto" if default is None else shown
-        help_text = f"{comments.get(name, '')} (default: {shown})"
-        hint = hints[name]
+    names: dict[str, list[str]] = {}
+    for kind, config in CONFIGS.items():
+        for name in config.field_names():
+            names.setdefault(name, []).append(kind)
+    for name, kinds in names.items():
+        config = CONFIGS[kinds[0]]
+        comment = next((_field_comments(CONFIGS[k]).get(name) for k in kinds), None) or ""
+        hint = typing.get_type_hints(config)[name]
+        defaults = {k: _shown(getattr(CONFIGS[k](), name), hint) for k in kinds}
+        if len(set(defaults.values())) == 1:
+            shown = f"default: {defaults[kinds[0]]}"
+        else:
+            shown = "default: " + ", ".join(f"{v} for {k}" for k, v in defaults.items())
+        prefix = "" if len(kinds) == len(CONFIGS) else f"{kinds[0]}: "
         kwargs: dict[str, Any] = {
             "dest": f"cfg_{name}",
             "default": argparse.SUPPRESS,
-            "help": help_text,
+            "help": f"{prefix}{comment} ({shown})",
         }
+        flag = "--" + name.replace("_", "-")
         if hint in (bool, bool | None):
             group.add_argument(flag, action=argparse.BooleanOptionalAction, **kwargs)
         elif typing.get_origin(hint) is tuple:
             group.add_argument(flag, type=_int_list, metavar="N,N", **kwargs)
         elif name in CHOICES:
             group.add_argument(flag, metavar="{" + ",".join(CHOICES[name]) + "}", **kwargs)
+        elif hint == str | None:
+            group.add_argument(flag, type=str, metavar=name.upper(), **kwargs)
         else:
             group.add_argument(flag, type=hint, metavar=name.upper(), **kwargs)
 
 
-def config_from_args(args: argparse.Namespace) -> TrainConfig:
-    base = TrainConfig.from_yaml(args.config) if getattr(args, "config", None) else TrainConfig()
+def config_from_args(args: argparse.Namespace, kind: str = "tables") -> Any:
+    """The config of ``kind`` ("tables" or "images"): --config YAML, then the options given."""
+    config = CONFIGS[kind]
+    base = config.from_yaml(args.config) if getattr(args, "config", None) else config()
     overrides = {k[4:]: v for k, v in vars(args).items() if k.startswith("cfg_")}
+    foreign = [k for k in overrides if k not in config.field_names()]
+    if foreign:
+        flags = ", ".join("--" + k.replace("_", "-") for k in foreign)
+        other = next(k for k in CONFIGS if k != kind)
+        raise UserInputError(
+            f"{flags} apply to {other} only, and this data is {kind}. Drop them (see `brainnet train "
+            "--help`: each option says which data it applies to)."
+        )
     return base.replace(**overrides) if overrides else base
 
 
 def add_data_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("reading options (for every DATA argument)")
-    group.add_argument("--labels", metavar="A,B,C", help="names of the label columns")
+    group.add_argument(
+        "--labels", metavar="A,B,C", help="names of the label columns (0/1 columns of a manifest)"
+    )
     group.add_argument(
         "--label-columns",
         type=int,
@@ -85,6 +120,39 @@ def add_data_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--xml", metavar="FILE", help="MULAN label XML naming the ARFF label attributes"
     )
+    group.add_argument(
+        "--path-column",
+        metavar="NAME",
+        help="images: the manifest column of image paths (default: one named path, image, file...)",
+    )
+    group.add_argument(
+        "--split-column",
+        metavar="NAME",
+        help="images: the manifest column of train/val/test (default: a column named split)",
+    )
+
+
+def manifest_options_from_args(args: argparse.Namespace) -> dict[str, Any]:
+    """The ``read_manifest`` keyword arguments the reading options give (tables-only ones are refused)."""
+    for option in ("label_columns", "xml"):
+        if getattr(args, option, None) is not None:
+            raise UserInputError(
+                f"--{option.replace('_', '-')} applies to tables; for an image manifest use --labels A,B "
+                "(0/1 columns) or --label-column NAME (delimited names)."
+            )
+    labels = None
+    if args.labels is not None:
+        labels = [s.strip() for s in args.labels.split(",") if s.strip()]
+    options = {
+        "path_column": args.path_column,
+        "label_column": args.label_column,
+        "labels": labels,
+        "split_column": args.split_column,
+    }
+    options = {k: v for k, v in options.items() if v is not None}
+    if args.label_column is not None:
+        options["delimiter"] = args.delimiter
+    return options
 
 
 def label_spec_from_args(args: argparse.Namespace) -> LabelSpec:

@@ -9,6 +9,7 @@ image paths and labels to ``read_manifest``. ``decode_image`` turns any file Pil
 from __future__ import annotations
 
 import csv
+import gzip
 import io
 import struct
 import warnings
@@ -241,6 +242,27 @@ def _scale_to_8_bits(values: np.ndarray, mode: str) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- dispatch
+
+
+def is_image_source(path: str | Path, path_column: str | None = None) -> bool:
+    """True for a folder, or a CSV/TSV manifest whose header names a path column (``PATH_COLUMNS`` or
+    ``path_column``): what ``brainnet train DATA`` uses to tell images from a table. Reads only the header."""
+    path = Path(path)
+    if path.is_dir():
+        return True
+    if path_column is not None:
+        return True
+    if not (path.is_file() and path.name.lower().endswith(MANIFEST_EXTENSIONS)):
+        return False
+    try:
+        opener = gzip.open if path.name.lower().endswith(".gz") else open
+        with opener(path, "rt", encoding="utf-8-sig", errors="replace") as f:
+            first = f.readline()
+    except OSError:
+        return False
+    tab = "\t" in first and "," not in first
+    header = next(csv.reader([first], delimiter="\t" if tab else ","), [])
+    return any(cell.strip().lower() in PATH_COLUMNS for cell in header)
 
 
 def read_images(path: str | Path, **manifest_options) -> ImageSet:

@@ -107,11 +107,15 @@ _SHORT = {
 class ProgressBar(Callback):
     """A compact rich progress line on stderr: epoch, train loss, validation metric, best so far, time left.
 
-    The time left assumes every epoch runs, so with early stopping it is an upper bound.
+    The time left assumes every epoch runs, so with early stopping it is an upper bound. With
+    ``batches_per_epoch`` (long epochs, e.g. images) the bar advances every batch instead of every epoch.
     """
 
-    def __init__(self, monitor: str, description: str = "training") -> None:
+    def __init__(
+        self, monitor: str, description: str = "training", batches_per_epoch: int | None = None
+    ) -> None:
         self.monitor, self.description = monitor, description
+        self.per_batch = batches_per_epoch
         self.label = _SHORT.get(monitor, monitor)
         self._progress: Any = None
 
@@ -134,15 +138,21 @@ class ProgressBar(Callback):
             console=Console(stderr=True),
         )
         self._progress.start()
+        total = trainer.epochs * (self.per_batch or 1)
         self._task = self._progress.add_task(
-            self.description, total=trainer.epochs, loss="-", metric=f"{self.label} -", best="-"
+            self.description, total=total, loss="-", metric=f"{self.label} -", best="-"
         )
+
+    def on_batch_end(self, trainer: Trainer, loss: float) -> None:
+        if self.per_batch:
+            self._progress.update(self._task, advance=1, loss=f"{loss:.4f}")
 
     def on_epoch_end(self, trainer: Trainer, logs: dict[str, float]) -> None:
         best = trainer.state.best_value
+        done = trainer.state.epoch * (self.per_batch or 1)
         self._progress.update(
             self._task,
-            advance=1,
+            completed=done,
             loss=f"{logs['train_loss']:.4f}",
             metric=f"{self.label} {logs[self.monitor]:.4f}",
             best=f"{best:.4f}@{trainer.state.best_epoch}" if best is not None else "-",
@@ -150,7 +160,6 @@ class ProgressBar(Callback):
 
     def on_fit_end(self, trainer: Trainer) -> None:
         if self._progress is not None:
-            self._progress.update(
-                self._task, total=trainer.state.epoch, completed=trainer.state.epoch
-            )
+            done = trainer.state.epoch * (self.per_batch or 1)
+            self._progress.update(self._task, total=done, completed=done)
             self._progress.stop()

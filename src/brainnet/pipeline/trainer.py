@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -64,20 +65,42 @@ class Trainer:
             getattr(cb, event)(self, *args)
 
     def fit(self, X: np.ndarray, Y: np.ndarray, X_val: np.ndarray, Y_val: np.ndarray) -> TrainState:
-        """Train until ``epochs``, a callback's StopTraining, or Ctrl-C (which keeps the best model so far)."""
+        """Train on in-memory features (n, d) and labels (n, L); see ``run``."""
         Xt = torch.as_tensor(X, dtype=torch.float32, device=self.device)  # (n, d)
         Yt = torch.as_tensor(Y, dtype=torch.float32, device=self.device)  # (n, L)
+
+        def batches() -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+            order = torch.randperm(Xt.shape[0], generator=self.generator).to(self.device)
+            for start in range(0, Xt.shape[0], self.batch_size):
+                idx = order[start : start + self.batch_size]
+                if idx.numel() < 2 and start > 0:
+                    return  # BatchNorm cannot train on one row
+                yield Xt[idx], Yt[idx]
+
+        return self.run(batches, lambda: (predict_logits(self.model, X_val, self.device), Y_val))
+
+    def run(
+        self,
+        batches: Callable[[], Iterable[tuple[torch.Tensor, torch.Tensor]]],
+        validation: Callable[[], tuple[torch.Tensor, np.ndarray]],
+    ) -> TrainState:
+        """Train until ``epochs``, a callback's StopTraining, or Ctrl-C (which keeps the best model so far).
+
+        Args:
+            batches: called once per epoch; yields (inputs, (B, L) float targets) on ``device``.
+            validation: called after each epoch; returns ((n_val, L) logits on the CPU, (n_val, L) 0/1 labels).
+        """
         self.model.to(self.device)
         self._emit("on_fit_start")
         try:
             for epoch in range(1, self.epochs + 1):
                 self.state.epoch = epoch
                 self._emit("on_epoch_start")
-                train_loss = self._train_epoch(Xt, Yt)
+                train_loss = self._train_epoch(batches())
                 logs = {
                     "epoch": float(epoch),
                     "train_loss": train_loss,
-                    **self._validate(X_val, Y_val),
+                    **self._validate(*validation()),
                 }
                 self.state.history.append(logs)
                 try:
@@ -94,28 +117,22 @@ class Trainer:
             self._emit("on_fit_end")
         return self.state
 
-    def _train_epoch(self, X: torch.Tensor, Y: torch.Tensor) -> float:
+    def _train_epoch(self, batches: Iterable[tuple[torch.Tensor, torch.Tensor]]) -> float:
         self.model.train()
-        n = X.shape[0]
-        order = torch.randperm(n, generator=self.generator).to(self.device)
         total, seen = 0.0, 0
-        for start in range(0, n, self.batch_size):
-            idx = order[start : start + self.batch_size]
-            if idx.numel() < 2 and seen > 0:
-                break  # BatchNorm cannot train on one row
-            loss = self.loss_fn(self.model(X[idx]), Y[idx])
+        for xb, yb in batches:
+            loss = self.loss_fn(self.model(xb), yb)
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             self._emit("on_after_backward")
             self.optimizer.step()
             value = float(loss.detach())
-            total += value * idx.numel()
-            seen += idx.numel()
+            total += value * yb.shape[0]
+            seen += yb.shape[0]
             self._emit("on_batch_end", value)
         return total / max(seen, 1)
 
-    def _validate(self, X_val: np.ndarray, Y_val: np.ndarray) -> dict[str, float]:
-        logits = predict_logits(self.model, X_val, self.device)
+    def _validate(self, logits: torch.Tensor, Y_val: np.ndarray) -> dict[str, float]:
         targets = torch.as_tensor(Y_val, dtype=torch.float32)
         val_loss = float(nn.functional.binary_cross_entropy_with_logits(logits, targets))
         logs = {"val_loss": val_loss}

@@ -1,0 +1,504 @@
+"""``MultiLabelImageClassifier``: multi-label image classification with the tabular path's contract.
+
+Images in (an ``ImageSet``: a manifest, class folders or a built-in), a registered image model (``seed_cnn``,
+torchvision ResNets, MobileNet, EfficientNet) trained with BCE on logits and early stopping, per-label thresholds
+tuned on the validation images, the same metric suite, and the same model directory (safetensors + JSON with the
+normalisation statistics, thresholds and config). ``predict_proba`` gives (n, L) independent probabilities;
+``predict`` applies the stored thresholds; an unreadable image never stops training (it is skipped and counted).
+"""
+
+from __future__ import annotations
+
+import inspect
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator
+
+from brainnet.core import metrics
+from brainnet.core.config import ImageTrainConfig
+from brainnet.core.errors import ModelFormatError, UserInputError
+from brainnet.core.estimator import FitResult, label_notes, monitor_mode, pos_weights
+from brainnet.core.images import ImageSet
+from brainnet.core.model_dir import load_model_dir, save_model_dir
+from brainnet.core.splits import multilabel_split
+from brainnet.core.thresholds import ThresholdResult, apply_thresholds, tune_thresholds
+
+MODEL_KIND = "multilabel_image"
+EVAL_BATCH = 64
+
+
+class MultiLabelImageClassifier(BaseEstimator):
+    """Multi-label image classifier: resize + normalise -> image model -> sigmoids -> per-label thresholds.
+
+    Keyword arguments are the fields of ``brainnet.core.config.ImageTrainConfig`` (same names, same defaults).
+
+    Fitted attributes:
+        model_: the torch module (CPU, eval mode) at its best validation epoch.
+        label_names_: the labels, in logit order.
+        mean_, std_: per-channel normalisation statistics of the training images ([0, 1] units).
+        thresholds_: ThresholdResult tuned on the validation images; at_least_one_ as in the tabular path.
+        training_: the training summary (epochs, best epoch, stop reason, best logs); history_: per-epoch logs.
+        val_metrics_: the metric suite on the validation images with the tuned thresholds.
+        source_: how the training images were read (so ``evaluate`` can read new files the same way).
+        notes_: what the user should know (skipped images, labels never present, interruption, pretrained).
+    """
+
+    def __init__(self, **params: Any) -> None:
+        names = ImageTrainConfig.field_names()
+        unknown = sorted(set(params) - set(names))
+        if unknown:
+            raise TypeError(
+                f"MultiLabelImageClassifier got unexpected keyword argument(s) {unknown}; valid: {names}"
+            )
+        defaults = ImageTrainConfig()
+        for name in names:
+            setattr(self, name, params.get(name, getattr(defaults, name)))
+
+    @classmethod
+    def from_config(cls, config: ImageTrainConfig) -> MultiLabelImageClassifier:
+        return cls(**config.to_dict())
+
+    @property
+    def config(self) -> ImageTrainConfig:
+        """The parameters as a validated ImageTrainConfig (raises UserInputError on bad values)."""
+        return ImageTrainConfig.from_dict(
+            self.get_params(), source="MultiLabelImageClassifier parameters"
+        )
+
+    # ------------------------------------------------------------------ fit
+    def fit(
+        self,
+        images: ImageSet,
+        validation: ImageSet | None = None,
+        *,
+        verbose: bool = False,
+        checkpoint: str | Path | None = None,
+    ) -> MultiLabelImageClassifier:
+        """Train on labelled images, early-stop and tune thresholds on validation images.
+
+        Args:
+            images: the training images with labels. Its split column decides train/val when it has "val"
+                rows ("test" rows are left out); otherwise a multi-label stratified ``val_fraction`` is held out.
+            validation: explicit validation images (then ``images`` is used whole for training).
+            verbose: a progress bar and per-epoch notes on stderr.
+            checkpoint: a directory where the best model so far is saved during training (crash safety).
+
+        Returns:
+            self.
+        """
+        import torch
+
+        from brainnet.pipeline.augment import build_transform, image_stats
+        from brainnet.pipeline.estimator import resolve_device
+        from brainnet.pipeline.models import IMAGE_MODELS
+
+        cfg = self.config
+        train, val, self.validation_ = _split(images, validation, cfg)
+        self.label_names_ = list(images.label_names)
+        self.source_ = dict(images.source)
+        notes = label_notes(train.Y, self.label_names_)
+        device = resolve_device(cfg.device)
+
+        torch.manual_seed(cfg.seed)
+        self.mean_, self.std_ = image_stats(train, cfg.image_size, seed=cfg.seed)
+        model = IMAGE_MODELS.get(cfg.model)(
+            len(self.label_names_),
+            image_size=cfg.image_size,
+            pretrained=cfg.pretrained,
+            freeze_backbone=cfg.freeze_backbone,
+        )
+        if model.pretrained_report is not None:
+            notes.append(str(model.pretrained_report))
+        augment = build_transform(
+            train=True,
+            image_size=cfg.image_size,
+            rotation=cfg.rotation,
+            shift=cfg.shift,
+            hflip=cfg.hflip,
+            mean=self.mean_,
+            std=self.std_,
+        )
+        train_data = self._dataset(train, augment, cfg.cache)
+        val_data = self._dataset(val, self._eval_transform(), cfg.cache)
+        self.model_ = model
+        result, reports = self._train(cfg, train_data, val_data, device, verbose, checkpoint)
+        if result.best_epoch is None:
+            raise KeyboardInterrupt
+        self.model_ = result.model.cpu().eval()
+        self.history_ = result.history
+        self.training_ = result.summary(cfg.seed)
+        self.interrupted_ = result.interrupted
+        if result.interrupted:
+            notes.append(f"{result.stop_reason}; kept the best epoch ({result.best_epoch}).")
+        notes += [line for line in reports if line]
+
+        P_val, kept, val_report = self._probabilities(val_data, device)
+        if val_report:
+            notes.append(f"validation: {val_report}")
+        Y_val = val.Y[kept]
+        train_has_label = train.Y.sum(axis=1).min() > 0
+        self.at_least_one_ = (
+            cfg.at_least_one if cfg.at_least_one is not None else bool(train_has_label)
+        )
+        self.thresholds_ = tune_thresholds(
+            Y_val,
+            P_val,
+            cfg.threshold_objective,
+            min_positives=cfg.min_positives,
+            shrinkage=cfg.threshold_shrinkage,
+            at_least_one=self.at_least_one_,
+        )
+        self.val_metrics_ = metrics.evaluate(Y_val, P_val, self._decide(P_val))
+        self.n_train_, self.n_val_ = len(train), int(len(kept))
+        self.notes_ = notes
+        self.fit_seconds_ = self._fit_seconds
+        return self
+
+    def _dataset(self, images: ImageSet, transform: Any, cache: bool) -> Any:
+        from brainnet.pipeline.image_data import ImageDataset
+
+        return ImageDataset(images, transform, cache=cache, strict=self.strict)
+
+    def _eval_transform(self) -> Any:
+        from brainnet.pipeline.augment import build_transform
+
+        return build_transform(
+            train=False, image_size=self.image_size, mean=self.mean_, std=self.std_
+        )
+
+    def _train(self, cfg, train_data, val_data, device, verbose, checkpoint):
+        """One model through the Trainer; returns (FitResult, per-epoch bad-image summaries)."""
+        import torch
+
+        from brainnet.pipeline.callbacks import Callback, Checkpoint, EarlyStopping, ProgressBar
+        from brainnet.pipeline.image_data import LoaderReport, make_loader
+        from brainnet.pipeline.trainer import Trainer
+
+        model = self.model_
+        pos_weight = None
+        if cfg.pos_weight == "auto":
+            pos_weight = torch.as_tensor(
+                pos_weights(train_data.imageset.Y), dtype=torch.float32, device=device
+            )
+        loss_fn = torch.nn.BCEWithLogitsLoss(pos_weight=pos_weight)
+        trainable = [p for p in model.parameters() if p.requires_grad]
+        optimizer = torch.optim.AdamW(trainable, lr=cfg.lr, weight_decay=cfg.weight_decay)
+        loader = make_loader(
+            train_data,
+            batch_size=cfg.batch_size,
+            shuffle=True,
+            seed=cfg.seed,
+            num_workers=cfg.workers,
+            drop_last=len(train_data) > cfg.batch_size,
+        )
+        monitor_key = "val_loss" if cfg.monitor == "loss" else f"val_{cfg.monitor}"
+        callbacks: list[Callback] = [
+            EarlyStopping(monitor_key, monitor_mode(cfg.monitor), cfg.patience)
+        ]
+        if checkpoint is not None:
+            callbacks.append(Checkpoint(self._checkpoint_saver(Path(checkpoint))))
+        if verbose:
+            callbacks.append(ProgressBar(monitor_key, "training", batches_per_epoch=len(loader)))
+        summaries: list[str] = []
+
+        def batches() -> Iterator[tuple[Any, Any]]:
+            report = LoaderReport()
+            for batch in report.track(loader):
+                yield batch.images.to(device), batch.labels.to(device)
+            if report.n_bad and (not summaries or report.summary() != summaries[-1]):
+                summaries.append(report.summary())
+
+        def validation() -> tuple[Any, np.ndarray]:
+            logits, kept, _ = self._logits(val_data, device, model)
+            return logits, val_data.imageset.Y[kept]
+
+        trainer = Trainer(
+            model,
+            loss_fn,
+            optimizer,
+            epochs=cfg.epochs,
+            batch_size=cfg.batch_size,
+            monitor=cfg.monitor,
+            callbacks=callbacks,
+            device=device,
+        )
+        start = time.perf_counter()
+        state = trainer.run(batches, validation)
+        self._fit_seconds = time.perf_counter() - start
+        result = FitResult(
+            model,
+            state.history,
+            state.epoch,
+            state.best_epoch,
+            state.stop_reason,
+            state.interrupted,
+        )
+        return result, [f"training images: {s}" for s in summaries[:1]]
+
+    def _checkpoint_saver(self, path: Path) -> Callable[[Any], None]:
+        """save(model): writes the model of the best epoch so far with 0.5 thresholds (a usable model)."""
+
+        def save(model: Any) -> None:
+            snap = MultiLabelImageClassifier(**self.get_params())
+            snap.label_names_, snap.source_ = self.label_names_, self.source_
+            snap.mean_, snap.std_, snap.model_ = self.mean_, self.std_, model
+            L = len(self.label_names_)
+            snap.thresholds_ = ThresholdResult(
+                np.full(L, 0.5), "none", 0.5, [], float("nan"), float("nan")
+            )
+            snap.at_least_one_, snap.val_metrics_, snap.history_, snap.training_ = False, {}, [], {}
+            snap.notes_, snap.interrupted_ = ["checkpoint written during training"], True
+            snap.n_train_ = snap.n_val_ = 0
+            snap.validation_ = "checkpoint: thresholds not tuned yet (0.5)"
+            snap.fit_seconds_ = 0.0
+            snap.save(path, force=True, status="checkpoint")
+
+        return save
+
+    # ------------------------------------------------------------------ predict
+    def _logits(self, dataset: Any, device: Any, model: Any = None) -> tuple[Any, np.ndarray, str]:
+        """(logits (m, L) on the CPU, the m readable rows of ``dataset``, the bad-image summary)."""
+        import torch
+
+        from brainnet.pipeline.image_data import LoaderReport, make_loader
+
+        model = self.model_ if model is None else model
+        was_training = model.training
+        model.eval()
+        loader = make_loader(dataset, batch_size=EVAL_BATCH, shuffle=False, seed=0)
+        report, out, rows = LoaderReport(), [], []
+        with torch.no_grad():
+            for batch in report.track(loader):
+                out.append(model(batch.images.to(device)).float().cpu())
+                rows.append(batch.index.numpy())
+        model.train(was_training)
+        L = len(self.label_names_)
+        logits = torch.cat(out) if out else torch.zeros((0, L))
+        kept = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
+        return logits, kept, report.summary()
+
+    def _probabilities(
+        self, dataset: Any, device: Any = "cpu"
+    ) -> tuple[np.ndarray, np.ndarray, str]:
+        import torch
+
+        logits, kept, summary = self._logits(dataset, device)
+        return torch.sigmoid(logits).numpy().astype(np.float64), kept, summary
+
+    def predict_images(
+        self, images: ImageSet | list[str | Path]
+    ) -> tuple[np.ndarray, dict[int, str]]:
+        """Probabilities for every image that can be read, and why the others could not.
+
+        Args:
+            images: an ImageSet or a list of image paths.
+
+        Returns:
+            (P, bad): P is (n, L) float64 with NaN rows for unreadable images; bad maps their row to the reason.
+        """
+        self._check_fitted()
+        from brainnet.core.errors import BadImageError
+        from brainnet.core.images import decode_image
+
+        if not isinstance(images, ImageSet):
+            images = ImageSet("images", self.label_names_, paths=[Path(p) for p in images])
+        P = np.full((len(images), len(self.label_names_)), np.nan)
+        bad: dict[int, str] = {}
+        if images.paths is not None:  # find the unreadable files first, to say why for each
+            for i, path in enumerate(images.paths):
+                try:
+                    decode_image(path)
+                except BadImageError as e:
+                    bad[i] = str(e)
+        good = np.array([i for i in range(len(images)) if i not in bad], dtype=np.int64)
+        if len(good):
+            subset = images.subset(good)
+            probs, kept, _ = self._probabilities(
+                self._dataset_for_prediction(subset), self._device()
+            )
+            P[good[kept]] = probs
+        return P, bad
+
+    def _dataset_for_prediction(self, images: ImageSet) -> Any:
+        from brainnet.pipeline.image_data import ImageDataset
+
+        return ImageDataset(images, self._eval_transform(), cache=False, strict=False)
+
+    def _device(self) -> Any:
+        from brainnet.pipeline.estimator import resolve_device
+
+        device = resolve_device(self.device if self.device else "auto")
+        self.model_.to(device)
+        return device
+
+    def predict_proba(self, images: ImageSet | list[str | Path]) -> np.ndarray:
+        """(n images) -> (n, L) float64 probabilities; an unreadable image is a UserInputError naming it."""
+        P, bad = self.predict_images(images)
+        if bad:
+            first = next(iter(bad.values()))
+            raise UserInputError(
+                f"{len(bad)} of {len(P)} images could not be read (first: {first}). Use "
+                "predict_images to get probabilities for the others."
+            )
+        return P
+
+    def predict(self, images: ImageSet | list[str | Path]) -> np.ndarray:
+        """(n images) -> (n, L) uint8 label sets, using the tuned per-label thresholds."""
+        return self._decide(self.predict_proba(images))
+
+    def _decide(self, P: np.ndarray) -> np.ndarray:
+        return apply_thresholds(P, self.thresholds_.thresholds, at_least_one=self.at_least_one_)
+
+    def evaluate(self, images: ImageSet) -> dict[str, float]:
+        """The full metric suite on labelled images; unreadable ones are left out (their count is returned
+        under ``n_skipped`` only when there are some)."""
+        self._check_fitted()
+        if images.Y is None:
+            raise UserInputError(f"evaluate needs labelled images; {images.name} has no labels.")
+        if list(images.label_names) != self.label_names_:
+            raise UserInputError(
+                f"the images' labels {images.label_names} differ from the model's {self.label_names_}; "
+                "evaluate on data labelled with the same names."
+            )
+        P, kept, _ = self._probabilities(self._dataset_for_prediction(images), self._device())
+        if len(kept) == 0:
+            raise UserInputError(
+                f"none of the {len(images)} images of {images.name} could be read."
+            )
+        return metrics.evaluate(images.Y[kept], P, self._decide(P))
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "model_"):
+            raise UserInputError(
+                "this MultiLabelImageClassifier is not fitted yet; call 'fit' first (or brainnet.load)."
+            )
+
+    # ------------------------------------------------------------------ save / load
+    def save(self, path: str | Path, *, force: bool = False, status: str = "complete") -> Path:
+        """Write the model directory (atomically; an existing one is replaced only with ``force``)."""
+        self._check_fitted()
+        tensors = {
+            f"model.{name}": t.detach().cpu().numpy()
+            for name, t in self.model_.state_dict().items()
+        }
+        meta = {
+            "kind": MODEL_KIND,
+            "engine": "torch",
+            "status": status,
+            "config": self.config.to_dict(),
+            "label_names": list(self.label_names_),
+            "normalization": {"mean": list(self.mean_), "std": list(self.std_)},
+            "source": self.source_,
+            "thresholds": self.thresholds_.to_dict(),
+            "at_least_one": self.at_least_one_,
+            "seed": self.seed,
+            "training": self.training_,
+            "validation_metrics": self.val_metrics_,
+            "n_train": self.n_train_,
+            "n_val": self.n_val_,
+            "validation": self.validation_,
+            "fit_seconds": round(self.fit_seconds_, 3),
+            "interrupted": bool(self.interrupted_),
+            "notes": list(self.notes_),
+        }
+        return save_model_dir(path, meta, tensors, force=force)
+
+    @classmethod
+    def load(cls, path: str | Path) -> MultiLabelImageClassifier:
+        """Load a model directory written by ``save`` (no pickle; checked for corruption)."""
+        import torch
+
+        from brainnet.pipeline.models import IMAGE_MODELS
+
+        meta, tensors = load_model_dir(path)
+        if meta.get("kind") != MODEL_KIND:
+            raise ModelFormatError(
+                f"{str(path)!r} holds a {meta.get('kind')!r} model; expected {MODEL_KIND!r}."
+            )
+        try:
+            cfg = ImageTrainConfig.from_dict(meta["config"], source=f"{path}/brainnet.json")
+            est = cls.from_config(cfg.replace(pretrained=None))
+            est.pretrained = cfg.pretrained  # recorded, not re-read: the weights below replace it
+            est.label_names_ = list(meta["label_names"])
+            est.mean_ = tuple(float(v) for v in meta["normalization"]["mean"])
+            est.std_ = tuple(float(v) for v in meta["normalization"]["std"])
+            model = IMAGE_MODELS.get(cfg.model)(len(est.label_names_), image_size=cfg.image_size)
+            state = {
+                n[len("model.") :]: torch.from_numpy(a.copy())
+                for n, a in tensors.items()
+                if n.startswith("model.")
+            }
+            model.load_state_dict(state)
+            est.model_ = model.eval()
+            est.source_ = dict(meta["source"])
+            est.thresholds_ = ThresholdResult.from_dict(meta["thresholds"])
+            est.at_least_one_ = bool(meta["at_least_one"])
+            est.val_metrics_, est.notes_ = meta["validation_metrics"], meta["notes"]
+            est.n_train_, est.n_val_ = meta["n_train"], meta["n_val"]
+            est.validation_, est.training_ = meta["validation"], meta["training"]
+            est.fit_seconds_, est.interrupted_ = meta["fit_seconds"], meta["interrupted"]
+            est.history_, est.status_ = [], meta["status"]
+        except (KeyError, TypeError, ValueError, RuntimeError) as e:
+            raise ModelFormatError(
+                f"{str(path)!r} is a damaged brainnet model ({type(e).__name__}: {e})."
+            ) from None
+        if est.thresholds_.thresholds.shape != (len(est.label_names_),):
+            raise ModelFormatError(
+                f"{str(path)!r}: thresholds do not match the {len(est.label_names_)} labels."
+            )
+        return est
+
+
+def load(path: str | Path) -> MultiLabelImageClassifier:
+    """Load a model directory written by ``MultiLabelImageClassifier.save``."""
+    return MultiLabelImageClassifier.load(path)
+
+
+def _split(
+    images: ImageSet, validation: ImageSet | None, cfg: ImageTrainConfig
+) -> tuple[ImageSet, ImageSet, str]:
+    """(train, val, description): explicit validation, the data's own val split, or a stratified hold-out."""
+    if images.Y is None:
+        raise UserInputError(f"{images.name} has no labels; training needs labelled images.")
+    if len(images) < 4:
+        raise UserInputError(f"training needs at least 4 images; {images.name} has {len(images)}.")
+    if validation is not None:
+        if validation.Y is None or list(validation.label_names) != list(images.label_names):
+            raise UserInputError(
+                "the validation images need the same labels as the training images; received "
+                f"{validation.label_names} and {images.label_names}."
+            )
+        return images, validation, f"given validation set ({len(validation)} images)"
+    if images.split is not None:
+        val_rows = images.split_indices("val")
+        train_rows = images.split_indices("train")
+        if len(val_rows) and len(train_rows):
+            return (
+                images.subset(train_rows),
+                images.subset(val_rows),
+                f"the data's own val split ({len(val_rows)} images)",
+            )
+        if len(train_rows):
+            images = images.subset(train_rows)
+    tr, va = multilabel_split(images.Y, cfg.val_fraction, cfg.seed)
+    return (
+        images.subset(tr),
+        images.subset(va),
+        f"stratified hold-out of {cfg.val_fraction:g} of the training images ({len(va)})",
+    )
+
+
+# The sklearn contract: get_params() reads __init__'s signature, so expose the config fields there.
+MultiLabelImageClassifier.__init__.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+    [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+    + [
+        inspect.Parameter(
+            name, inspect.Parameter.KEYWORD_ONLY, default=getattr(ImageTrainConfig(), name)
+        )
+        for name in ImageTrainConfig.field_names()
+    ]
+)

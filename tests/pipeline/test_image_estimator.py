@@ -1,0 +1,128 @@
+"""MultiLabelImageClassifier: the tabular contract on images (fit, thresholds, metrics, files), bad files survived."""
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+from sklearn.base import clone
+
+import brainnet
+from brainnet.core.errors import BadImageError, UserInputError
+from brainnet.core.images import ImageSet
+from brainnet.core.metrics import average_precision
+from brainnet.pipeline.image_estimator import MultiLabelImageClassifier
+
+FAST = {"image_size": 24, "epochs": 3, "patience": 3, "batch_size": 16, "lr": 3e-3}
+
+
+def colour_images(n: int, seed: int = 0, size: int = 24) -> ImageSet:
+    """Labels "red" and "blue": a red square in the left half, a blue one in the right half (learnable)."""
+    rng = np.random.default_rng(seed)
+    Y = rng.integers(0, 2, size=(n, 2)).astype(np.uint8)
+    Y[Y.sum(axis=1) == 0, 0] = 1
+    arrays = rng.integers(90, 140, size=(n, size, size, 3)).astype(np.uint8)
+    half = size // 2
+    for i, (red, blue) in enumerate(Y):
+        if red:
+            arrays[i, 4 : half - 2, 2 : half - 2] = (230, 20, 20)
+        if blue:
+            arrays[i, 4 : half - 2, half + 2 : size - 2] = (20, 20, 230)
+    return ImageSet("colours", ["red", "blue"], Y=Y, arrays=arrays, source={"kind": "generated"})
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    return MultiLabelImageClassifier(**{**FAST, "epochs": 8, "patience": 8}).fit(colour_images(160))
+
+
+def test_learns_and_honours_the_contract(fitted):
+    test = colour_images(60, seed=1)
+    P = fitted.predict_proba(test)
+    assert P.shape == (60, 2) and ((P > 0) & (P < 1)).all()
+    assert average_precision(test.Y, P) > 0.9
+    assert fitted.thresholds_.thresholds.shape == (2,)
+    assert fitted.predict(test).shape == (60, 2)
+    result = fitted.evaluate(test)
+    assert result["n_samples"] == 60 and result["micro_f1"] > 0.8
+    assert (
+        fitted.training_["best_epoch"] >= 1
+        and len(fitted.history_) == fitted.training_["epochs_run"]
+    )
+    assert len(fitted.mean_) == 3 and len(fitted.std_) == 3
+
+
+def test_save_load_round_trip_through_brainnet_load(fitted, tmp_path):
+    test = colour_images(20, seed=2)
+    fitted.save(tmp_path / "m")
+    meta = json.loads((tmp_path / "m" / "brainnet.json").read_text())
+    assert meta["kind"] == "multilabel_image" and meta["config"]["model"] == "seed_cnn"
+    assert meta["normalization"]["mean"] == list(fitted.mean_)
+    loaded = brainnet.load(tmp_path / "m")
+    assert isinstance(loaded, MultiLabelImageClassifier)
+    np.testing.assert_allclose(loaded.predict_proba(test), fitted.predict_proba(test), atol=1e-6)
+    assert np.array_equal(loaded.thresholds_.thresholds, fitted.thresholds_.thresholds)
+
+
+def test_same_seed_same_numbers():
+    data, test = colour_images(48), colour_images(10, seed=5)
+    a = MultiLabelImageClassifier(**FAST, seed=4).fit(data).predict_proba(test)
+    b = MultiLabelImageClassifier(**FAST, seed=4).fit(data).predict_proba(test)
+    assert np.array_equal(a, b)
+
+
+def test_the_datas_own_val_split_is_used_and_test_rows_are_left_out():
+    data = colour_images(60)
+    data.split = np.array(["train"] * 40 + ["val"] * 12 + ["test"] * 8)
+    est = MultiLabelImageClassifier(**{**FAST, "epochs": 1}).fit(data)
+    assert est.n_train_ == 40 and est.n_val_ == 12 and "own val split" in est.validation_
+
+
+def _files(tmp_path, n=24):
+    data = colour_images(n)
+    paths = []
+    for i, a in enumerate(data.arrays):
+        path = tmp_path / f"img{i}.png"
+        Image.fromarray(a).save(path)
+        paths.append(path)
+    good = tmp_path / "good.jpg"
+    Image.fromarray(data.arrays[0]).save(good, quality=95)
+    truncated = tmp_path / "truncated.jpg"
+    truncated.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    text = tmp_path / "notes.png"
+    text.write_text("not an image")
+    return data, paths, truncated, text
+
+
+def test_one_bad_file_never_kills_training(tmp_path):
+    data, paths, truncated, text = _files(tmp_path)
+    Y = np.vstack([data.Y, [[1, 0], [0, 1]]])
+    images = ImageSet("files", ["red", "blue"], Y=Y, paths=[*paths, truncated, text])
+    est = MultiLabelImageClassifier(**{**FAST, "epochs": 2}).fit(images)
+    assert any("could not be read" in note for note in est.notes_)
+    with pytest.raises(BadImageError):
+        MultiLabelImageClassifier(**{**FAST, "epochs": 2, "strict": True}).fit(images)
+
+    P, bad = est.predict_images([paths[0], truncated, text, tmp_path / "missing.png"])
+    assert sorted(bad) == [1, 2, 3] and np.isfinite(P[0]).all() and np.isnan(P[1:]).all()
+    assert "truncated" in bad[1] or "corrupt" in bad[1]
+    with pytest.raises(UserInputError, match="3 of 4 images could not be read"):
+        est.predict_proba([paths[0], truncated, text, tmp_path / "missing.png"])
+
+
+def test_sklearn_params_and_bad_settings():
+    est = MultiLabelImageClassifier(model="resnet18", image_size=64)
+    assert clone(est).get_params() == est.get_params() and est.get_params()["model"] == "resnet18"
+    with pytest.raises(TypeError, match="unexpected keyword"):
+        MultiLabelImageClassifier(hidden_sizes=(8,))
+    with pytest.raises(UserInputError, match="model must be one of seed_cnn, resnet18"):
+        MultiLabelImageClassifier(model="resnt18").fit(colour_images(10))
+    with pytest.raises(UserInputError, match="has no labels"):
+        MultiLabelImageClassifier(**FAST).fit(ImageSet("x", ["a"], arrays=colour_images(8).arrays))
+
+
+def test_every_registered_image_model_is_known_to_the_config():
+    from brainnet.core.config import IMAGE_MODELS as NAMES
+    from brainnet.pipeline.models import IMAGE_MODELS
+
+    assert sorted(NAMES) == IMAGE_MODELS.names()
