@@ -1,0 +1,124 @@
+"""The CLI on images end to end: manifests and class folders in, a model out, evaluate and predict per file."""
+
+import csv
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from brainnet.cli.main import main
+from brainnet.core.metrics import METRIC_KEYS
+
+FAST = ["--image-size", "24", "--epochs", "2", "--batch-size", "16", "--quiet"]
+
+
+def _image(rng, red: bool, blue: bool) -> np.ndarray:
+    a = rng.integers(90, 140, size=(28, 28, 3)).astype(np.uint8)
+    if red:
+        a[4:12, 2:12] = (230, 20, 20)
+    if blue:
+        a[4:12, 16:26] = (20, 20, 230)
+    return a
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    """A manifest (delimited labels, split column) and a class-folder tree of small PNGs."""
+    d = tmp_path_factory.mktemp("images")
+    rng = np.random.default_rng(0)
+    (d / "img").mkdir()
+    rows = []
+    for i in range(60):
+        red, blue = bool(i % 2), bool(i % 3 == 0) or not i % 2
+        Image.fromarray(_image(rng, red, blue)).save(d / "img" / f"{i}.png")
+        tags = ";".join(n for n, on in (("red", red), ("blue", blue)) if on)
+        rows.append([f"img/{i}.png", tags, "train" if i < 40 else ("val" if i < 50 else "test")])
+    with open(d / "manifest.csv", "w", newline="") as f:
+        csv.writer(f).writerows([["path", "tags", "split"], *rows])
+    for name, red in (("reds", True), ("blues", False)):
+        (d / "folder" / name).mkdir(parents=True)
+        for i in range(12):
+            Image.fromarray(_image(rng, red, not red)).save(d / "folder" / name / f"{i}.png")
+    (d / "bad.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    model = d / "model"
+    assert main(["train", str(d / "manifest.csv"), "--out", str(model), *FAST]) == 0
+    return d
+
+
+def test_train_on_a_manifest_writes_an_image_model(files, capsys):
+    meta = json.loads((files / "model" / "brainnet.json").read_text())
+    assert meta["kind"] == "multilabel_image" and sorted(meta["label_names"]) == ["blue", "red"]
+    assert meta["n_train"] == 40 and meta["n_val"] == 10  # the manifest's own split column
+    assert meta["source"]["kind"] == "manifest"
+    assert not (files / "model.checkpoint").exists()
+
+
+def test_evaluate_json_has_the_tabular_keys(files, capsys):
+    assert main(["evaluate", str(files / "model"), str(files / "manifest.csv"), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert list(result) == [*METRIC_KEYS, "n_samples", "n_labels"] and result["n_samples"] == 60
+
+
+def test_predict_files_folders_and_bad_files(files, capsys):
+    model = str(files / "model")
+    argv = [
+        "predict",
+        model,
+        str(files / "img" / "0.png"),
+        str(files / "folder" / "reds"),
+        str(files / "bad.jpg"),
+    ]
+    assert main([*argv, "--format", "json", "--top-k", "1"]) == 0
+    captured = capsys.readouterr()
+    records = json.loads(captured.out)
+    assert len(records) == 1 + 12 + 1
+    assert set(records[0]["probabilities"]) == {"red", "blue"} and len(records[0]["top"]) == 1
+    assert "error" in records[-1] and records[-1]["labels"] == []
+    assert "skipped" in captured.err and "bad.jpg" in captured.err
+
+    out = files / "predictions.csv"
+    assert main(["predict", model, str(files / "img" / "1.png"), "--out", str(out)]) == 0
+    header = next(csv.reader(out.open()))
+    assert header[0] == "image" and "labels" in header
+    assert (
+        main(["predict", model, str(files / "img" / "1.png"), "--out", str(out)]) == 2
+    )  # no --force
+    assert "--force" in capsys.readouterr().err
+
+    assert main(["predict", model, str(files / "img" / "2.png")]) == 0  # a table on the terminal
+    assert "predictions" in capsys.readouterr().out
+
+
+def test_a_class_folder_trains_single_label_data(files, tmp_path):
+    assert main(["train", str(files / "folder"), "--out", str(tmp_path / "m"), *FAST]) == 0
+    meta = json.loads((tmp_path / "m" / "brainnet.json").read_text())
+    assert meta["label_names"] == ["blues", "reds"]
+
+
+@pytest.mark.parametrize(
+    "extra,message",
+    [
+        (["--hidden-sizes", "8"], "--hidden-sizes apply to tables only, and this data is images"),
+        (["--engine", "scratch"], "image models run on PyTorch"),
+        (["--model", "resnt18"], "model must be one of seed_cnn, resnet18"),
+        (["--label-columns", "2"], "--label-columns applies to tables"),
+    ],
+)
+def test_user_mistakes_exit_2(files, tmp_path, extra, message, capsys):
+    argv = ["train", str(files / "manifest.csv"), "--out", str(tmp_path / "x"), *FAST, *extra]
+    assert main(argv) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_missing_files_are_listed_before_training(files, tmp_path, capsys):
+    manifest = tmp_path / "m.csv"
+    manifest.write_text("path,tags\n" + "".join(f"nowhere/{i}.png,red\n" for i in range(7)))
+    assert main(["train", str(manifest), "--out", str(tmp_path / "x"), *FAST]) == 2
+    err = capsys.readouterr().err
+    assert "7 of 7 image files are missing" in err and "nowhere/0.png" in err
+
+
+def test_predict_with_only_bad_images_exits_2(files, capsys):
+    assert main(["predict", str(files / "model"), str(files / "bad.jpg")]) == 2
+    assert "none of the 1 images could be read" in capsys.readouterr().err
