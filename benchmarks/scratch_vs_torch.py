@@ -2,13 +2,14 @@
 
 Run it from the repository root:
 
-    .venv/bin/python benchmarks/scratch_vs_torch.py [--quick] [--threads N] [--markdown out.md]
+    .venv/bin/python benchmarks/scratch_vs_torch.py [--quick] [--case TEXT] [--threads N] [--markdown out.md]
 
 Cases (float32, random data, one training step each):
     mlp-2-10-10-1: the seed MLP (relu, relu, linear), batch 32, MSE loss, one Adam step.
     mlp-103-256-14: multi-label MLP (relu hidden, BCE-with-logits), batch 64, one Adam step.
     cnn-150x150x3: the seed CNN (Conv 32 3x3 relu - MaxPool 2 - Conv 64 3x3 relu - MaxPool 2 -
         Flatten - Dense 64 relu - Dense 5, BCE-with-logits), batch 32.
+``--case TEXT`` keeps only the cases whose name contains TEXT (e.g. ``--case cnn``).
 A step is always the full training step: zero_grad, forward, loss, backward and the Adam step
 (torch defaults: ``torch.optim.Adam``, ``zero_grad`` sets grads to None). Scratch takes channels-last
 (B, H, W, C) images and torch NCHW ones.
@@ -297,12 +298,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--quick", action="store_true", help="far fewer steps (a smoke run)")
     parser.add_argument(
+        "--case", metavar="TEXT", help="only the cases whose name contains TEXT (e.g. cnn)"
+    )
+    parser.add_argument(
         "--threads", type=int, help="threads for both torch and NumPy's BLAS (default: defaults)"
     )
     parser.add_argument("--markdown", metavar="FILE", help="also write the table as markdown")
     args = parser.parse_args(argv)
     if args.threads is not None and args.threads < 1:
         parser.error(f"--threads must be >= 1; received {args.threads}.")
+    if args.case is not None and not any(args.case in case.name for case in CASES):
+        names = ", ".join(repr(case.name) for case in CASES)
+        parser.error(f"--case {args.case!r} matches no case; the cases are {names}.")
     return args
 
 
@@ -311,7 +318,8 @@ def run(args: argparse.Namespace, out: Console, log: Console) -> None:
     for line in lines:
         out.print(line, markup=False)
     peak = numpy_peak(2048, 3 if args.quick else 7)
-    results = [run_case(case, args.quick, log) for case in CASES]
+    cases = [case for case in CASES if args.case is None or args.case in case.name]
+    results = [run_case(case, args.quick, log) for case in cases]
     spec = result_table(results, peak)
     out.print(to_rich(spec, status_column=5))
     for note in spec.notes:

@@ -47,6 +47,24 @@ def test_optimizer_matches_torch(name, kwargs):
         assert np.max(np.abs(p.value - t.detach().numpy())) < 1e-10
 
 
+@pytest.mark.parametrize("name", ["adam", "adamw"])
+def test_float32_stays_float32_and_tracks_torch(name):
+    rng = np.random.default_rng(0)
+    init = rng.normal(size=(50, 4)).astype(np.float32)
+    ours, theirs = Parameter(init.copy()), torch.tensor(init, requires_grad=True)
+    opt, t_opt = get_optimizer(name, [ours]), getattr(torch.optim, TORCH[name])([theirs])
+    for _ in range(5):
+        grad = rng.normal(size=init.shape).astype(np.float32)
+        opt.zero_grad()
+        ours.grad += grad
+        theirs.grad = torch.tensor(grad)
+        opt.step()
+        t_opt.step()
+    assert ours.value.dtype == np.float32
+    assert all(v.dtype == np.float32 for v in opt.state[0].values() if isinstance(v, np.ndarray))
+    assert np.max(np.abs(ours.value - theirs.detach().numpy())) < 1e-6
+
+
 def test_subclass_writes_only_update():
     class SignDescent(Optimizer):
         def _update(self, value, grad, state):

@@ -16,7 +16,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from brainnet.core.config import TrainConfig
-from brainnet.core.errors import ModelFormatError, UserInputError
+from brainnet.core.errors import UserInputError
 from brainnet.core.estimator import (
     MONITORS,
     FitResult,
@@ -67,6 +67,7 @@ class _KeepBest(Callback):
         self.Z_val, self.Y_val, self.monitor, self.patience = Z_val, Y_val, monitor, patience
         self.mode, self.save, self.log = monitor_mode(monitor), save, log
         self.best_value, self.best_epoch, self.best_arrays = None, None, None
+        self.stop_reason = ""
         self.history: list[dict[str, float]] = []
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
@@ -88,7 +89,8 @@ class _KeepBest(Callback):
                 self.save(self.model)
         self.log(epoch + 1, value, self.best_value, self.best_epoch)
         if epoch + 1 - self.best_epoch >= self.patience:
-            raise StopTraining(f"no improvement of val_{self.monitor} for {self.patience} epochs")
+            self.stop_reason = f"no improvement of val_{self.monitor} for {self.patience} epochs"
+            raise StopTraining(self.stop_reason)
 
     def restore(self) -> None:
         if self.best_arrays is not None:
@@ -145,12 +147,7 @@ class ScratchMultiLabelMLP(MultiLabelEstimator):
                     seed=seed,
                     callbacks=[keep],
                 )
-            stopped = len(keep.history) < cfg.epochs
-            result.stop_reason = (
-                f"no improvement of val_{cfg.monitor} for {cfg.patience} epochs"
-                if stopped
-                else f"reached the epoch limit ({cfg.epochs})"
-            )
+            result.stop_reason = keep.stop_reason or f"reached the epoch limit ({cfg.epochs})"
         except KeyboardInterrupt:
             result.interrupted = True
             result.stop_reason = f"interrupted (Ctrl-C) during epoch {len(keep.history) + 1}"
@@ -158,14 +155,7 @@ class ScratchMultiLabelMLP(MultiLabelEstimator):
         model.eval()
         result.history, result.epochs_run = keep.history, len(keep.history)
         result.best_epoch = keep.best_epoch
-        if verbose:  # one line per model, replacing the live status line on a terminal
-            best = keep.best_value if keep.best_value is not None else float("nan")
-            clear = "\r\033[K" if sys.stderr.isatty() else ""
-            print(
-                f"{clear}{desc}: {result.epochs_run} epochs, best val_{cfg.monitor} {best:.4f} at epoch "
-                f"{result.best_epoch} ({result.stop_reason})",
-                file=sys.stderr,
-            )
+        keep.log(result.epochs_run, None, keep.best_value, result.best_epoch, result.stop_reason)
         return result
 
     def _proba_one(self, model: Any, Z: np.ndarray) -> np.ndarray:
@@ -180,23 +170,28 @@ class ScratchMultiLabelMLP(MultiLabelEstimator):
         cls, cfg: TrainConfig, n_features: int, n_labels: int, tensors: dict[str, np.ndarray]
     ) -> Any:
         model = build_network(n_features, n_labels, cfg, np.random.default_rng(0))
-        try:
-            assign_arrays(model, tensors, "the saved network")
-        except ModelFormatError as e:
-            raise ValueError(str(e)) from None
+        assign_arrays(model, tensors, "the saved network")  # a mismatch is a ModelFormatError
         return model
 
 
 def _logger(verbose: bool, desc: str):
-    """One status line on stderr, rewritten every epoch on a terminal (nothing when not verbose)."""
-    live = verbose and sys.stderr.isatty()
+    """Status on stderr: a line rewritten every epoch on a terminal, then one line per model (``reason``)."""
+    clear = "\r\033[K" if sys.stderr.isatty() else ""
 
-    def log(epoch: int, value: float, best: float, best_epoch: int) -> None:
-        if live:
-            line = (
-                f"{desc}: epoch {epoch}  monitor {value:.4f}  best {best:.4f} (epoch {best_epoch})"
+    def log(epoch: int, value, best, best_epoch, reason: str | None = None) -> None:
+        if verbose and reason is not None:
+            best = float("nan") if best is None else best
+            print(
+                f"{clear}{desc}: {epoch} epochs, best {best:.4f} at epoch {best_epoch} ({reason})",
+                file=sys.stderr,
             )
-            print(f"\r\033[K{line}", end="", file=sys.stderr, flush=True)
+        elif verbose and clear:
+            print(
+                f"{clear}{desc}: epoch {epoch}  monitor {value:.4f}  best {best:.4f} (epoch {best_epoch})",
+                end="",
+                file=sys.stderr,
+                flush=True,
+            )
 
     return log
 

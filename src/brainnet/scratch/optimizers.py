@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from typing import Any
 
@@ -171,10 +172,21 @@ class Adam(Optimizer):
         if self.decoupled:
             value *= 1 - self.lr * self.weight_decay
         t = state["step"] = state.get("step", 0) + 1
-        m = state["exp_avg"] = b1 * state.get("exp_avg", 0.0) + (1 - b1) * g
-        v = state["exp_avg_sq"] = b2 * state.get("exp_avg_sq", 0.0) + (1 - b2) * g * g
-        denom = np.sqrt(v) / np.sqrt(1 - b2**t) + self.eps
-        value -= (self.lr / (1 - b1**t)) * m / denom
+        # In place, op for op the formulas above, but without a fresh parameter-sized array per operation
+        # (a dense layer can hold millions of weights) and without float64 scalars promoting float32 arrays.
+        if t == 1:
+            state["exp_avg"], state["exp_avg_sq"] = np.zeros_like(value), np.zeros_like(value)
+        m, v = state["exp_avg"], state["exp_avg_sq"]
+        m *= b1
+        m += (1 - b1) * g
+        v *= b2
+        v += (1 - b2) * g * g
+        denom = np.sqrt(v)
+        denom /= math.sqrt(1 - b2**t)  # a Python float, so float32 stays float32
+        denom += self.eps
+        step = (self.lr / (1 - b1**t)) * m
+        step /= denom
+        value -= step
 
 
 @OPTIMIZERS.register("adamw")

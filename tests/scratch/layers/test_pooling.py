@@ -72,6 +72,10 @@ def test_ties_keep_the_gradient_sum_per_window():
 def test_dtype_is_kept():
     assert MaxPool2D()(np.ones((1, 2, 2, 1), np.float32)).dtype == np.float32
     assert AvgPool2D()(np.ones((1, 2, 2, 1))).dtype == np.float64
+    for layer in (MaxPool2D(), AvgPool2D(padding="same")):
+        x = np.ones((1, 3, 3, 1), np.float32)
+        assert layer(x).dtype == np.float32
+        assert layer.backward(np.ones(layer(x).shape, np.float32)).dtype == np.float32
 
 
 def test_shape_mismatch_and_bad_arguments():

@@ -1,7 +1,8 @@
 """2-D convolution on channels-last images: y[b, i, j, f] = f(sum_{u, v, c} x[b, s*i+u, s*j+v, c] W[u, v, c, f] + b_f).
 
-Forward pads, views every patch (im2col) and does one matrix product; backward gets dW from one product with
-the cached columns and dx by scattering the column gradients back (col2im), looping over kernel offsets only.
+Forward pads, views every patch (im2col: one copy into (N, kh*kw*C) columns) and does one matrix product;
+backward gets dW from one product with the cached columns and dx by scattering the column gradients back
+(col2im), looping over kernel offsets only.
 """
 
 from __future__ import annotations
@@ -106,27 +107,27 @@ class Conv2D(Module):
         w = self.weight.value  # (kh, kw, C, F)
         xp = pad(x.astype(w.dtype, copy=False), self.pads)  # (B, Hp, Wp, C)
         self.padded_shape = xp.shape
-        win = windows(xp, self.kernel_size, self.strides)  # (B, Ho, Wo, C, kh, kw)
+        win = windows(xp, self.kernel_size, self.strides)  # (B, Ho, Wo, kh, kw, C)
         self.out_shape = win.shape[:3]
-        self.cols = win.transpose(0, 1, 2, 4, 5, 3).reshape(
-            np.prod(self.out_shape), -1
-        )  # (N, kh*kw*C)
+        self.cols = win.reshape(np.prod(self.out_shape), -1)  # (N, kh*kw*C): the one im2col copy
         z = (self.cols @ w.reshape(-1, self.filters)).reshape(*self.out_shape, self.filters)
         if self.bias is not None:
-            z = z + self.bias.value
+            z += self.bias.value  # in place: z is our own fresh array
         return z if self.act is None else self.act.forward(z)  # (B, Ho, Wo, F)
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         g = grad_out if self.act is None else self.act.backward(grad_out)  # dL/dz (B, Ho, Wo, F)
         g = g.reshape(-1, self.filters)  # (N, F)
-        w = self.weight.value
+        w = self.weight.value.reshape(-1, self.filters)  # (kh*kw*C, F)
         # (g.T @ cols).T, not cols.T @ g: same numbers, but OpenBLAS is ~250x slower on the tall-skinny transpose
-        self.weight.grad += (g.T @ self.cols).T.reshape(w.shape)  # (kh, kw, C, F)
+        self.weight.grad += (g.T @ self.cols).T.reshape(self.weight.value.shape)  # (kh, kw, C, F)
         if self.bias is not None:
-            self.bias.grad += g.sum(axis=0)  # (F,)
-        dcols = (g @ w.reshape(-1, self.filters).T).reshape(*self.out_shape, *w.shape[:3])
-        dwin = dcols.transpose(0, 1, 2, 5, 3, 4)  # (B, Ho, Wo, C, kh, kw)
-        return unpad(col2im(dwin, self.padded_shape, self.strides), self.pads)  # (B, H, W, C)
+            # column sums as a matmul with ones: ~3x faster than g.sum(axis=0) on a tall (N, F)
+            self.bias.grad += np.ones(len(g), g.dtype) @ g  # (F,)
+        # dcols.T = W @ g.T comes out channels-first, the layout col2im sums fastest
+        dcols = (w @ g.T).reshape(*self.kernel_size, -1, *self.out_shape)  # (kh, kw, C, B, Ho, Wo)
+        dxp = col2im(dcols, self.padded_shape, self.strides)  # (B, Hp, Wp, C), a transposed view
+        return np.ascontiguousarray(unpad(dxp, self.pads))  # (B, H, W, C)
 
     def __repr__(self) -> str:
         extra = "" if self.strides == (1, 1) else f", strides={self.strides}"

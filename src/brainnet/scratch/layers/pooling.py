@@ -7,11 +7,13 @@ windows (strides < pool_size) add up. AvgPool2D spreads it evenly over the windo
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 
 from brainnet.scratch.layers.im2col import (
     check_padding,
-    col2im,
+    offsets,
     pad,
     pad_amounts,
     pair,
@@ -22,7 +24,8 @@ from brainnet.scratch.module import LAYERS, Module
 
 
 class _Pool2D(Module):
-    """Shared window logic; a subclass writes ``_reduce(win)`` and ``_spread(grad_out)``.
+    """Shared window logic; a subclass writes ``_reduce(xp)`` (padded input -> (B, Ho, Wo, C)) and
+    ``_spread(grad_out)`` (-> padded input gradient (B, Hp, Wp, C)), both looping over ``_offsets()``.
 
     Args:
         pool_size: int or (ph, pw) (default 2).
@@ -58,11 +61,18 @@ class _Pool2D(Module):
         self.in_size = x.shape[1:3]
         xp = pad(x, self.pads, self.fill)  # (B, Hp, Wp, C)
         self.padded_shape = xp.shape
-        return self._reduce(windows(xp, self.pool_size, self.strides))  # (B, Ho, Wo, C)
+        self.out_size = tuple(
+            (n - k) // s + 1
+            for n, k, s in zip(xp.shape[1:3], self.pool_size, self.strides, strict=True)
+        )
+        return self._reduce(xp)  # (B, Ho, Wo, C)
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
-        dwin = self._spread(grad_out)  # (B, Ho, Wo, C, ph, pw)
-        return unpad(col2im(dwin, self.padded_shape, self.strides), self.pads)  # (B, H, W, C)
+        return unpad(self._spread(grad_out), self.pads)  # (B, H, W, C)
+
+    def _offsets(self) -> Iterator[tuple[int, int, tuple[slice, ...]]]:
+        """The window offsets of the last forward (see ``im2col.offsets``)."""
+        return offsets(self.pool_size, self.strides, self.out_size)
 
     def __repr__(self) -> str:
         strides = "" if self.strides == self.pool_size else f", strides={self.strides}"
@@ -76,28 +86,41 @@ class MaxPool2D(_Pool2D):
 
     fill = -np.inf
 
-    def _reduce(self, win: np.ndarray) -> np.ndarray:
-        flat = win.reshape(*win.shape[:4], -1)  # (B, Ho, Wo, C, ph*pw), row-major in the window
-        self.argmax = flat.argmax(axis=-1)[..., None]  # first maximum wins ties
-        return np.take_along_axis(flat, self.argmax, axis=-1)[..., 0]
+    def _reduce(self, xp: np.ndarray) -> np.ndarray:
+        # entry (i, j) of every window, one strided view (B, Ho, Wo, C) per offset
+        entries = [xp[index] for _, _, index in self._offsets()]
+        best = entries[0].copy()
+        for entry in entries[1:]:
+            np.maximum(best, entry, out=best)
+        # The winner of a window is its first entry (row-major) equal to the max, kept as one boolean mask per
+        # offset; & and bool products are ~5x faster than argmax on a strided axis, np.where or fancy indexing.
+        # (A NaN max equals no entry, so a NaN window passes on no gradient: NaN training is lost anyway.)
+        free = np.ones(best.shape, bool)  # windows whose winner is still to be found
+        self.won = []
+        for entry in entries:
+            self.won.append((entry == best) & free)
+            free &= ~self.won[-1]
+        return best
 
     def _spread(self, grad_out: np.ndarray) -> np.ndarray:
-        dflat = np.zeros((*grad_out.shape, self.pool_size[0] * self.pool_size[1]), grad_out.dtype)
-        np.put_along_axis(dflat, self.argmax, grad_out[..., None], axis=-1)
-        return dflat.reshape(*grad_out.shape, *self.pool_size)
+        dxp = np.zeros(self.padded_shape, grad_out.dtype)  # (B, Hp, Wp, C)
+        for won, (_, _, index) in zip(self.won, self._offsets(), strict=True):
+            dxp[index] += grad_out * won  # grad_out where this offset won, else 0; overlaps add up
+        return dxp
 
 
 @LAYERS.register("avg_pool2d")
 class AvgPool2D(_Pool2D):
     """y = mean over each window's real entries; dL/dx = grad_out / count on each of them."""
 
-    def _reduce(self, win: np.ndarray) -> np.ndarray:
-        ones = pad(np.ones((1, *self.in_size, 1)), self.pads)  # (1, Hp, Wp, 1)
-        self.count = windows(ones, self.pool_size, self.strides).sum(
-            axis=(-2, -1)
-        )  # (1, Ho, Wo, 1)
-        return win.sum(axis=(-2, -1)) / self.count
+    def _reduce(self, xp: np.ndarray) -> np.ndarray:
+        ones = pad(np.ones((1, *self.in_size, 1), xp.dtype), self.pads)  # (1, Hp, Wp, 1)
+        self.count = windows(ones, self.pool_size, self.strides).sum(axis=(3, 4))  # (1, Ho, Wo, 1)
+        return windows(xp, self.pool_size, self.strides).sum(axis=(3, 4)) / self.count
 
     def _spread(self, grad_out: np.ndarray) -> np.ndarray:
         g = grad_out / self.count  # (B, Ho, Wo, C)
-        return np.broadcast_to(g[..., None, None], (*g.shape, *self.pool_size))
+        dxp = np.zeros(self.padded_shape, g.dtype)  # (B, Hp, Wp, C)
+        for _, _, index in self._offsets():
+            dxp[index] += g  # every entry of a window gets its share
+        return dxp
