@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint format install clean bench
+.PHONY: demo test lint format install clean bench bench-images
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "brainnet needs Python >= 3.11; set PYTHON=python3.11")'
@@ -34,6 +34,9 @@ test: lint
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/tabular.py
+
+bench-images: $(STAMP)
+	$(BIN)/python benchmarks/images.py --quality --markdown runs/bench-images.md
 
 clean:
 	rm -rf $(VENV) runs build src/*.egg-info .pytest_cache .ruff_cache
