@@ -122,3 +122,18 @@ def test_missing_files_are_listed_before_training(files, tmp_path, capsys):
 def test_predict_with_only_bad_images_exits_2(files, capsys):
     assert main(["predict", str(files / "model"), str(files / "bad.jpg")]) == 2
     assert "none of the 1 images could be read" in capsys.readouterr().err
+
+
+def test_a_builtin_preset_is_overridden_by_yaml_then_by_options(tmp_path):
+    from brainnet.cli.main import build_parser
+    from brainnet.cli.options import config_from_args
+
+    preset = {"image_size": 32, "rotation": 0.0, "epochs": 60}
+    yaml = tmp_path / "p.yaml"
+    yaml.write_text("epochs: 7\nlr: 0.01\n")
+    args = build_parser().parse_args(
+        ["train", "shapes", "--out", "m", "--config", str(yaml), "--lr", "0.5"]
+    )
+    cfg = config_from_args(args, "images", preset)
+    assert (cfg.image_size, cfg.rotation, cfg.epochs, cfg.lr) == (32, 0.0, 7, 0.5)
+    assert cfg.shift == 0.2  # untouched: the default

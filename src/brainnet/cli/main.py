@@ -48,7 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "data",
         metavar="DATA",
-        help="a CSV/ARFF path or a built-in dataset name (see `brainnet datasets`)",
+        help="a CSV/ARFF table, an image manifest CSV (a path column), a folder of class sub-folders, "
+        "or a built-in dataset name (see `brainnet datasets`)",
     )
     p.add_argument(
         "--test",
@@ -79,7 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("evaluate", help="the metric suite of a saved model on labelled data")
     p.add_argument("model", metavar="MODEL_DIR")
     p.add_argument(
-        "data", metavar="DATA", help="a CSV/ARFF path or a built-in name (its test split)"
+        "data",
+        metavar="DATA",
+        help="a table, an image manifest or folder, or a built-in name (its test split)",
     )
     p.add_argument(
         "--split", choices=("train", "test"), default="test", help="split of a built-in dataset"
@@ -240,7 +243,8 @@ def _train_images(args: argparse.Namespace) -> int:
         raise UserInputError(
             f"--engine {args.engine} trains tables only; image models run on PyTorch. Drop --engine."
         )
-    config = config_from_args(args, "images")
+    preset = IMAGE_DATASETS.get(args.data).preset if args.data in IMAGE_DATASETS else None
+    config = config_from_args(args, "images", preset)
     out = Path(args.out)
     check_writable_target(out, force=args.force, what="model directory")
     err = _console(stderr=True)

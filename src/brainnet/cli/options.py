@@ -82,10 +82,15 @@ def add_config_options(parser: argparse.ArgumentParser) -> None:
             group.add_argument(flag, type=hint, metavar=name.upper(), **kwargs)
 
 
-def config_from_args(args: argparse.Namespace, kind: str = "tables") -> Any:
-    """The config of ``kind`` ("tables" or "images"): --config YAML, then the options given."""
+def config_from_args(
+    args: argparse.Namespace, kind: str = "tables", preset: dict[str, Any] | None = None
+) -> Any:
+    """The config of ``kind`` ("tables" or "images"): defaults, then a built-in dataset's ``preset``, then
+    --config YAML, then the options given on the command line."""
     config = CONFIGS[kind]
-    base = config.from_yaml(args.config) if getattr(args, "config", None) else config()
+    values = dict(preset or {})
+    if getattr(args, "config", None):
+        values.update(config.yaml_values(args.config))
     overrides = {k[4:]: v for k, v in vars(args).items() if k.startswith("cfg_")}
     foreign = [k for k in overrides if k not in config.field_names()]
     if foreign:
@@ -95,7 +100,7 @@ def config_from_args(args: argparse.Namespace, kind: str = "tables") -> Any:
             f"{flags} apply to {other} only, and this data is {kind}. Drop them (see `brainnet train "
             "--help`: each option says which data it applies to)."
         )
-    return base.replace(**overrides) if overrides else base
+    return config.from_dict({**values, **overrides}, source="the training options")
 
 
 def add_data_options(parser: argparse.ArgumentParser) -> None:

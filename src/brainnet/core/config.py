@@ -78,6 +78,11 @@ class _Config:
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> Any:
+        return cls.from_dict(cls.yaml_values(path), source=str(path))
+
+    @classmethod
+    def yaml_values(cls, path: str | Path) -> dict[str, Any]:
+        """The options a YAML preset sets (only those; checked: unknown keys and wrong types are errors)."""
         import yaml
 
         path = Path(path)
@@ -87,7 +92,9 @@ class _Config:
             raise UserInputError(f"config file not found: {str(path)!r}.") from None
         except yaml.YAMLError as e:
             raise UserInputError(f"config file {str(path)!r} is not valid YAML: {e}") from None
-        return cls.from_dict(data or {}, source=str(path))
+        data = data or {}
+        cls.from_dict(data, source=str(path))  # the checks
+        return data
 
     def replace(self, **overrides: Any) -> Any:
         return self.from_dict({**self.to_dict(), **overrides})
