@@ -13,7 +13,7 @@ CPU, with images from ``make_shapes``. One initial state_dict is copied into eve
        float tensors (256 images, 64 with --quick, through the evaluation transform once, before timing);
    (b) ``Trainer.run`` over the same slices, as ``MultiLabelImageClassifier`` builds it: ``epochs=1`` (one epoch
        is the n timed steps), ``monitor="loss"``, callbacks ``[EarlyStopping("val_loss", "min", 5)]``. The
-       validation callable returns fixed (2, 5) zero logits and labels (no forward pass), so (b) does the work
+       validation callable returns fixed (2, L) zero logits and labels (no forward pass), so (b) does the work
        of (a) plus exactly the Trainer's own costs: per step ``float(loss)`` and the callback events; per epoch
        the validation BCE and EarlyStopping's best-weights deep copy and its restore at the end of ``run``.
        An epoch of n steps is shorter than a real one (50 steps on ``shapes``), so the per-epoch share is
@@ -80,7 +80,7 @@ from torch import nn
 
 import brainnet
 from brainnet.core.files import atomic_write_text
-from brainnet.core.image_datasets import make_shapes
+from brainnet.core.image_datasets import SHAPE_KINDS, make_shapes
 from brainnet.core.images import ImageSet, decode_image
 from brainnet.pipeline.augment import build_transform, image_stats
 from brainnet.pipeline.callbacks import EarlyStopping
@@ -89,7 +89,8 @@ from brainnet.pipeline.image_estimator import MultiLabelImageClassifier
 from brainnet.pipeline.models import IMAGE_MODELS
 from brainnet.pipeline.trainer import Trainer
 
-SIDE, BATCH, LR, N_LABELS = 150, 32, 1e-3, 5
+SIDE, BATCH, LR = 150, 32, 1e-3
+N_LABELS = len(SHAPE_KINDS)
 JPEG_SIZE = (400, 300)  # (width, height) of the files of part 2
 TRAIN_TARGET = 0.95  # (b) / (a)
 SHAPES_STEPS = (

@@ -137,3 +137,29 @@ def test_a_builtin_preset_is_overridden_by_yaml_then_by_options(tmp_path):
     cfg = config_from_args(args, "images", preset)
     assert (cfg.image_size, cfg.rotation, cfg.epochs, cfg.lr) == (32, 0.0, 7, 0.5)
     assert cfg.shift == 0.2  # untouched: the default
+
+
+def test_resnet18_from_a_local_pretrained_file_with_a_frozen_backbone(files, tmp_path):
+    """--model resnet18 --pretrained FILE --freeze-backbone: the file is read locally and reported."""
+    from safetensors.torch import save_file
+
+    from brainnet.pipeline.models import IMAGE_MODELS
+
+    source = IMAGE_MODELS.get("resnet18")(7, image_size=32)  # another head size: it is replaced
+    weights = tmp_path / "resnet18.safetensors"
+    save_file({k: v.contiguous() for k, v in source.state_dict().items()}, str(weights))
+    argv = ["train", str(files / "manifest.csv"), "--out", str(tmp_path / "m"), *FAST]
+    argv += ["--image-size", "32", "--model", "resnet18", "--pretrained", str(weights)]
+    assert main([*argv, "--freeze-backbone", "--epochs", "1"]) == 0
+    meta = json.loads((tmp_path / "m" / "brainnet.json").read_text())
+    assert meta["config"]["model"] == "resnet18" and meta["config"]["freeze_backbone"] is True
+    assert any("head skipped" in note for note in meta["notes"])
+    assert (
+        main(["predict", str(tmp_path / "m"), str(files / "img" / "3.png"), "--format", "csv"]) == 0
+    )
+
+
+def test_pretrained_file_that_is_missing_exits_2(files, tmp_path, capsys):
+    argv = ["train", str(files / "manifest.csv"), "--out", str(tmp_path / "m"), *FAST]
+    assert main([*argv, "--pretrained", str(tmp_path / "nope.pt")]) == 2
+    assert "nope.pt" in capsys.readouterr().err

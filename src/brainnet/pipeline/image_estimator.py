@@ -10,6 +10,7 @@ normalisation statistics, thresholds and config). ``predict_proba`` gives (n, L)
 from __future__ import annotations
 
 import inspect
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -209,8 +210,12 @@ class MultiLabelImageClassifier(BaseEstimator):
             report = LoaderReport()
             for batch in report.track(loader):
                 yield batch.images.to(device), batch.labels.to(device)
-            if report.n_bad and (not summaries or report.summary() != summaries[-1]):
+            if (
+                report.n_bad
+            ):  # the end-of-epoch summary (rich's progress bar prints it above itself)
                 summaries.append(report.summary())
+                if verbose:
+                    print(f"epoch {len(summaries)}: {report.summary()}", file=sys.stderr)
 
         def validation() -> tuple[Any, np.ndarray]:
             logits, kept, _ = self._logits(val_data, device, model)
@@ -237,7 +242,7 @@ class MultiLabelImageClassifier(BaseEstimator):
             state.stop_reason,
             state.interrupted,
         )
-        return result, [f"training images: {s}" for s in summaries[:1]]
+        return result, [f"training images (last epoch): {s}" for s in summaries[-1:]]
 
     def _checkpoint_saver(self, path: Path) -> Callable[[Any], None]:
         """save(model): writes the model of the best epoch so far with 0.5 thresholds (a usable model)."""
