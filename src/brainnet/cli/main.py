@@ -174,7 +174,7 @@ def _read_images(source: str, args: argparse.Namespace, split: str, defaults: di
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from brainnet.cli.report import data_summary, metrics_table, print_notes
+    from brainnet.cli.report import data_summary, print_notes
     from brainnet.core.datasets import DATASETS
     from brainnet.core.files import check_writable_target
     from brainnet.core.tabular import read_table
@@ -205,36 +205,47 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     module, name = ENGINES[args.engine]
     estimator = getattr(importlib.import_module(module), name)
-    checkpoint = out.with_name(out.name + ".checkpoint")
     model = estimator.from_config(config)
-    model.fit(train, verbose=not args.quiet, checkpoint=checkpoint, label_spec=spec)
+    published = (
+        DATASETS.get(args.data).published if args.data in DATASETS and args.test is None else None
+    )
+    return _fit_and_report(args, model, train, test, published, label_spec=spec)
+
+
+def _fit_and_report(args, model, train, test, published=None, **fit_options) -> int:
+    """Fit with a checkpoint beside --out, save, print the notes, the summary and the metric tables."""
+    from brainnet.cli.report import metrics_table, print_notes
+
+    out = Path(args.out)
+    checkpoint = out.with_name(out.name + ".checkpoint")
+    model.fit(train, verbose=not args.quiet, checkpoint=checkpoint, **fit_options)
     model.save(out, force=args.force)
     _remove_checkpoint(checkpoint)
+    err = _console(stderr=True)
     print_notes(err, model.notes_)
     t = model.thresholds_
+    if hasattr(model, "models_"):
+        what = f"{model.engine} engine: {len(model.models_)} model(s)"
+    else:
+        epochs = f"{model.training_['epochs_run']} epochs, best {model.training_['best_epoch']}"
+        what = f"{model.model}, {model.image_size} px: {epochs}"
     err.print(
-        f"saved {out}/ ({model.engine} engine): {len(model.models_)} model(s) in {model.fit_seconds_:.1f} s; validation: "
-        f"{model.validation_}; thresholds tuned for {t.objective} on {model.n_val_} rows "
+        f"saved {out}/ ({what}) in {model.fit_seconds_:.1f} s; validation: {model.validation_}; "
+        f"thresholds tuned for {t.objective} on {model.n_val_} examples "
         f"({t.score_at_half:.4f} at 0.5 -> {t.score:.4f})"
     )
-
     columns = {"validation": model.val_metrics_}
     if test is not None:
         columns["test"] = model.evaluate(test)
     if args.json:
         print(json.dumps(columns.get("test", model.val_metrics_)))
         return 0
-    published = (
-        DATASETS.get(args.data).published if args.data in DATASETS and args.test is None else None
-    )
-    _console().print(
-        metrics_table(columns, published=published, title=f"brainnet train {args.data}")
-    )
+    title = f"brainnet train {args.data}"
+    _console().print(metrics_table(columns, published=published, title=title))
     return 0
 
 
 def _train_images(args: argparse.Namespace) -> int:
-    from brainnet.cli.report import metrics_table, print_notes
     from brainnet.core.files import check_writable_target
     from brainnet.core.image_datasets import IMAGE_DATASETS
     from brainnet.pipeline.image_estimator import MultiLabelImageClassifier
@@ -261,27 +272,7 @@ def _train_images(args: argparse.Namespace) -> int:
     if test is not None and test is not train:
         err.print(f"test: {len(test)} images")
 
-    checkpoint = out.with_name(out.name + ".checkpoint")
-    model = MultiLabelImageClassifier.from_config(config)
-    model.fit(train, verbose=not args.quiet, checkpoint=checkpoint)
-    model.save(out, force=args.force)
-    _remove_checkpoint(checkpoint)
-    print_notes(err, model.notes_)
-    t = model.thresholds_
-    err.print(
-        f"saved {out}/ ({config.model}, {config.image_size} px): {model.training_['epochs_run']} epochs in "
-        f"{model.fit_seconds_:.1f} s, best epoch {model.training_['best_epoch']}; validation: "
-        f"{model.validation_}; thresholds tuned for {t.objective} on {model.n_val_} images "
-        f"({t.score_at_half:.4f} at 0.5 -> {t.score:.4f})"
-    )
-    columns = {"validation": model.val_metrics_}
-    if test is not None:
-        columns["test"] = model.evaluate(test)
-    if args.json:
-        print(json.dumps(columns.get("test", model.val_metrics_)))
-        return 0
-    _console().print(metrics_table(columns, title=f"brainnet train {args.data}"))
-    return 0
+    return _fit_and_report(args, MultiLabelImageClassifier.from_config(config), train, test)
 
 
 def _remove_checkpoint(path: Path) -> None:
