@@ -85,7 +85,113 @@ class FitResult:
         }
 
 
-class MultiLabelEstimator(BaseEstimator):
+def _config_signature(config_class: type) -> inspect.Signature:
+    """``__init__``'s signature as scikit-learn reads it: one keyword argument per config field."""
+    defaults = config_class()
+    return inspect.Signature(
+        [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+        + [
+            inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=getattr(defaults, name))
+            for name in config_class.field_names()
+        ]
+    )
+
+
+class ConfiguredEstimator(BaseEstimator):
+    """What every brainnet estimator shares: hyper-parameters are the fields of a typed config, and the
+    decision layer (thresholds, the top-1 rule) plus the training record saved beside the weights.
+
+    A subclass sets ``config_class``; its ``__init__`` then takes exactly that config's fields (scikit-learn's
+    ``get_params``/``clone`` read them from the signature), stores them, and validates nothing: ``config``
+    validates, in ``fit``.
+    """
+
+    config_class: ClassVar[type] = TrainConfig
+
+    def __init__(self, **params: Any) -> None:
+        names = self.config_class.field_names()
+        unknown = sorted(set(params) - set(names))
+        if unknown:
+            raise TypeError(
+                f"{type(self).__name__} got unexpected keyword argument(s) {unknown}; valid: {names}"
+            )
+        defaults = self.config_class()
+        for name in names:
+            setattr(self, name, params.get(name, getattr(defaults, name)))
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if (
+            "config_class" in cls.__dict__
+        ):  # a new config: a new __init__ whose signature lists its fields
+
+            def __init__(self, **params: Any) -> None:
+                ConfiguredEstimator.__init__(self, **params)
+
+            __init__.__signature__ = _config_signature(cls.config_class)  # type: ignore[attr-defined]
+            cls.__init__ = __init__  # type: ignore[method-assign]
+
+    @classmethod
+    def from_config(cls, config: Any) -> Any:
+        return cls(**{name: getattr(config, name) for name in cls.config_class.field_names()})
+
+    @property
+    def config(self) -> Any:
+        """The parameters as a validated config (raises UserInputError on bad values)."""
+        source = f"{type(self).__name__} parameters"
+        cfg = self.config_class.from_dict(self.get_params(), source=source)
+        self._check_config(cfg)
+        return cfg
+
+    def _check_config(self, cfg: Any) -> None:
+        """Reject settings this engine cannot honour (UserInputError naming the option)."""
+
+    def _decide(self, P: np.ndarray) -> np.ndarray:
+        return apply_thresholds(P, self.thresholds_.thresholds, at_least_one=self.at_least_one_)
+
+    def _record(self) -> dict[str, Any]:
+        """The decision layer and the training record, for brainnet.json."""
+        return {
+            "thresholds": self.thresholds_.to_dict(),
+            "at_least_one": self.at_least_one_,
+            "seed": self.seed,
+            "training": self.training_,
+            "validation_metrics": self.val_metrics_,
+            "n_train": self.n_train_,
+            "n_val": self.n_val_,
+            "validation": self.validation_,
+            "fit_seconds": round(self.fit_seconds_, 3),
+            "interrupted": bool(self.interrupted_),
+            "notes": list(self.notes_),
+        }
+
+    def _restore_record(self, meta: dict[str, Any], n_labels: int, where: str) -> None:
+        """The inverse of ``_record`` (KeyError/TypeError/ValueError on a damaged file)."""
+        self.thresholds_ = ThresholdResult.from_dict(meta["thresholds"])
+        self.at_least_one_ = bool(meta["at_least_one"])
+        self.val_metrics_, self.notes_ = meta["validation_metrics"], meta["notes"]
+        self.n_train_, self.n_val_ = meta["n_train"], meta["n_val"]
+        self.validation_, self.training_ = meta["validation"], meta["training"]
+        self.fit_seconds_, self.interrupted_ = meta["fit_seconds"], meta["interrupted"]
+        self.history_, self.status_ = [], meta["status"]
+        if self.thresholds_.thresholds.shape != (n_labels,):
+            raise ValueError(f"{where}: thresholds do not match the {n_labels} labels")
+
+    def _checkpoint_copy(self, n_labels: int) -> Any:
+        """A copy with the same parameters and 0.5 thresholds: what a checkpoint during training holds."""
+        snap = type(self)(**self.get_params())
+        snap.thresholds_ = ThresholdResult(
+            np.full(n_labels, 0.5), "none", 0.5, [], float("nan"), float("nan")
+        )
+        snap.at_least_one_, snap.val_metrics_, snap.history_, snap.training_ = False, {}, [], []
+        snap.notes_, snap.interrupted_ = ["checkpoint written during training"], True
+        snap.n_train_ = snap.n_val_ = 0
+        snap.validation_ = "checkpoint: thresholds not tuned yet (0.5)"
+        snap.fit_seconds_ = 0.0
+        return snap
+
+
+class MultiLabelEstimator(ConfiguredEstimator):
     """Multi-label classifier: standardise -> engine's network -> independent sigmoids -> per-label thresholds.
 
     Keyword arguments are the fields of ``brainnet.core.config.TrainConfig`` (same names, same defaults).
@@ -106,32 +212,9 @@ class MultiLabelEstimator(BaseEstimator):
     model_kind: ClassVar[str] = ""  # "kind" in brainnet.json; brainnet.load dispatches on it
     engine: ClassVar[str] = ""  # "torch" or "scratch", shown to users
 
-    def __init__(self, **params: Any) -> None:
-        names = TrainConfig.field_names()
-        unknown = sorted(set(params) - set(names))
-        if unknown:
-            raise TypeError(
-                f"{type(self).__name__} got unexpected keyword argument(s) {unknown}; valid: {names}"
-            )
-        defaults = TrainConfig()
-        for name in names:
-            setattr(self, name, params.get(name, getattr(defaults, name)))
-
-    @classmethod
-    def from_config(cls, config: TrainConfig) -> MultiLabelEstimator:
-        return cls(**{name: getattr(config, name) for name in TrainConfig.field_names()})
-
-    @property
-    def config(self) -> TrainConfig:
-        """The parameters as a validated TrainConfig (raises UserInputError on bad values)."""
-        cfg = TrainConfig.from_dict(self.get_params(), source=f"{type(self).__name__} parameters")
-        self._check_config(cfg)
-        return cfg
+    config_class = TrainConfig
 
     # ------------------------------------------------------------------ engine hooks
-    def _check_config(self, cfg: TrainConfig) -> None:
-        """Reject settings this engine cannot honour (UserInputError naming the option)."""
-
     def _fit_one(
         self, cfg: TrainConfig, seed: int, Z_tr, Y_tr, Z_val, Y_val, verbose: bool, save, desc: str
     ) -> FitResult:
@@ -245,7 +328,7 @@ class MultiLabelEstimator(BaseEstimator):
         """Returns save(model): writes the models trained so far plus ``model`` with 0.5 thresholds."""
 
         def save(model: Any) -> None:
-            snap = type(self)(**self.get_params())
+            snap = self._checkpoint_copy(len(self.label_names_))
             for name in (
                 "feature_names_",
                 "label_names_",
@@ -255,15 +338,6 @@ class MultiLabelEstimator(BaseEstimator):
             ):
                 setattr(snap, name, getattr(self, name))
             snap.models_ = [*self.models_, model]
-            L = len(self.label_names_)
-            snap.thresholds_ = ThresholdResult(
-                np.full(L, 0.5), "none", 0.5, [], float("nan"), float("nan")
-            )
-            snap.val_metrics_, snap.notes_ = {}, ["checkpoint written during training"]
-            snap.history_, snap.training_, snap.interrupted_ = [], [], True
-            snap.n_train_ = snap.n_val_ = 0
-            snap.validation_ = "checkpoint: thresholds not tuned yet (0.5)"
-            snap.fit_seconds_, snap.at_least_one_ = 0.0, False
             snap.save(path, force=True, status="checkpoint")
 
         return save
@@ -278,9 +352,6 @@ class MultiLabelEstimator(BaseEstimator):
     def predict(self, X: np.ndarray | Dataset) -> np.ndarray:
         """(n, d) features -> (n, L) uint8 label sets, using the tuned per-label thresholds."""
         return self._decide(self.predict_proba(X))
-
-    def _decide(self, P: np.ndarray) -> np.ndarray:
-        return apply_thresholds(P, self.thresholds_.thresholds, at_least_one=self.at_least_one_)
 
     def evaluate(self, X: np.ndarray | Dataset, Y: np.ndarray | None = None) -> dict[str, float]:
         """The full metric suite (``brainnet.core.metrics.evaluate``) on labelled data."""
@@ -330,18 +401,8 @@ class MultiLabelEstimator(BaseEstimator):
             "label_names": list(self.label_names_),
             "label_spec": self.label_spec_.to_dict(),
             "n_models": len(self.models_),
-            "thresholds": self.thresholds_.to_dict(),
-            "at_least_one": self.at_least_one_,
             "preprocessing": self.scaler_.to_dict(),
-            "seed": self.seed,
-            "training": self.training_,
-            "validation_metrics": self.val_metrics_,
-            "n_train": self.n_train_,
-            "n_val": self.n_val_,
-            "validation": self.validation_,
-            "fit_seconds": round(self.fit_seconds_, 3),
-            "interrupted": bool(self.interrupted_),
-            "notes": list(self.notes_),
+            **self._record(),
         }
         return save_model_dir(path, meta, tensors, force=force)
 
@@ -361,8 +422,7 @@ class MultiLabelEstimator(BaseEstimator):
             est.n_features_in_ = len(est.feature_names_)
             est.label_spec_ = LabelSpec.from_dict(meta["label_spec"])
             est.scaler_ = FeatureScaler.from_dict(meta["preprocessing"])
-            est.thresholds_ = ThresholdResult.from_dict(meta["thresholds"])
-            est.at_least_one_ = bool(meta["at_least_one"])
+            est._restore_record(meta, len(est.label_names_), str(path))
             est.models_ = []
             for k in range(int(meta["n_models"])):
                 prefix = f"model{k}."
@@ -370,33 +430,11 @@ class MultiLabelEstimator(BaseEstimator):
                 est.models_.append(
                     cls._model_from(cfg, est.n_features_in_, len(est.label_names_), own)
                 )
-            est.val_metrics_, est.notes_ = meta["validation_metrics"], meta["notes"]
-            est.n_train_, est.n_val_ = meta["n_train"], meta["n_val"]
-            est.validation_ = meta["validation"]
-            est.fit_seconds_, est.interrupted_ = meta["fit_seconds"], meta["interrupted"]
-            est.history_, est.training_ = [], meta["training"]
-            est.status_ = meta["status"]
         except (KeyError, TypeError, ValueError, RuntimeError) as e:
             raise ModelFormatError(
                 f"{str(path)!r} is a damaged brainnet model ({type(e).__name__}: {e})."
             ) from None
-        if est.thresholds_.thresholds.shape != (len(est.label_names_),):
-            raise ModelFormatError(
-                f"{str(path)!r}: thresholds do not match the {len(est.label_names_)} labels."
-            )
         return est
-
-
-# The sklearn contract: get_params() reads __init__'s signature, so expose the config fields there.
-MultiLabelEstimator.__init__.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
-    [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
-    + [
-        inspect.Parameter(
-            name, inspect.Parameter.KEYWORD_ONLY, default=getattr(TrainConfig(), name)
-        )
-        for name in TrainConfig.field_names()
-    ]
-)
 
 
 # ---------------------------------------------------------------------- helpers

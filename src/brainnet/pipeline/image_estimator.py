@@ -9,7 +9,6 @@ normalisation statistics, thresholds and config). ``predict_proba`` gives (n, L)
 
 from __future__ import annotations
 
-import inspect
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -17,22 +16,27 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sklearn.base import BaseEstimator
 
 from brainnet.core import metrics
 from brainnet.core.config import ImageTrainConfig
 from brainnet.core.errors import ModelFormatError, UserInputError
-from brainnet.core.estimator import FitResult, label_notes, monitor_mode, pos_weights
+from brainnet.core.estimator import (
+    ConfiguredEstimator,
+    FitResult,
+    label_notes,
+    monitor_mode,
+    pos_weights,
+)
 from brainnet.core.images import ImageSet
 from brainnet.core.model_dir import load_model_dir, save_model_dir
 from brainnet.core.splits import multilabel_split
-from brainnet.core.thresholds import ThresholdResult, apply_thresholds, tune_thresholds
+from brainnet.core.thresholds import tune_thresholds
 
 MODEL_KIND = "multilabel_image"
 EVAL_BATCH = 64
 
 
-class MultiLabelImageClassifier(BaseEstimator):
+class MultiLabelImageClassifier(ConfiguredEstimator):
     """Multi-label image classifier: resize + normalise -> image model -> sigmoids -> per-label thresholds.
 
     Keyword arguments are the fields of ``brainnet.core.config.ImageTrainConfig`` (same names, same defaults).
@@ -48,27 +52,7 @@ class MultiLabelImageClassifier(BaseEstimator):
         notes_: what the user should know (skipped images, labels never present, interruption, pretrained).
     """
 
-    def __init__(self, **params: Any) -> None:
-        names = ImageTrainConfig.field_names()
-        unknown = sorted(set(params) - set(names))
-        if unknown:
-            raise TypeError(
-                f"MultiLabelImageClassifier got unexpected keyword argument(s) {unknown}; valid: {names}"
-            )
-        defaults = ImageTrainConfig()
-        for name in names:
-            setattr(self, name, params.get(name, getattr(defaults, name)))
-
-    @classmethod
-    def from_config(cls, config: ImageTrainConfig) -> MultiLabelImageClassifier:
-        return cls(**config.to_dict())
-
-    @property
-    def config(self) -> ImageTrainConfig:
-        """The parameters as a validated ImageTrainConfig (raises UserInputError on bad values)."""
-        return ImageTrainConfig.from_dict(
-            self.get_params(), source="MultiLabelImageClassifier parameters"
-        )
+    config_class = ImageTrainConfig
 
     # ------------------------------------------------------------------ fit
     def fit(
@@ -248,18 +232,9 @@ class MultiLabelImageClassifier(BaseEstimator):
         """save(model): writes the model of the best epoch so far with 0.5 thresholds (a usable model)."""
 
         def save(model: Any) -> None:
-            snap = MultiLabelImageClassifier(**self.get_params())
+            snap = self._checkpoint_copy(len(self.label_names_))
             snap.label_names_, snap.source_ = self.label_names_, self.source_
             snap.mean_, snap.std_, snap.model_ = self.mean_, self.std_, model
-            L = len(self.label_names_)
-            snap.thresholds_ = ThresholdResult(
-                np.full(L, 0.5), "none", 0.5, [], float("nan"), float("nan")
-            )
-            snap.at_least_one_, snap.val_metrics_, snap.history_, snap.training_ = False, {}, [], {}
-            snap.notes_, snap.interrupted_ = ["checkpoint written during training"], True
-            snap.n_train_ = snap.n_val_ = 0
-            snap.validation_ = "checkpoint: thresholds not tuned yet (0.5)"
-            snap.fit_seconds_ = 0.0
             snap.save(path, force=True, status="checkpoint")
 
         return save
@@ -355,9 +330,6 @@ class MultiLabelImageClassifier(BaseEstimator):
         """(n images) -> (n, L) uint8 label sets, using the tuned per-label thresholds."""
         return self._decide(self.predict_proba(images))
 
-    def _decide(self, P: np.ndarray) -> np.ndarray:
-        return apply_thresholds(P, self.thresholds_.thresholds, at_least_one=self.at_least_one_)
-
     def evaluate(self, images: ImageSet) -> dict[str, float]:
         """The full metric suite on labelled images; unreadable ones are left out (their count is returned
         under ``n_skipped`` only when there are some)."""
@@ -398,17 +370,7 @@ class MultiLabelImageClassifier(BaseEstimator):
             "label_names": list(self.label_names_),
             "normalization": {"mean": list(self.mean_), "std": list(self.std_)},
             "source": self.source_,
-            "thresholds": self.thresholds_.to_dict(),
-            "at_least_one": self.at_least_one_,
-            "seed": self.seed,
-            "training": self.training_,
-            "validation_metrics": self.val_metrics_,
-            "n_train": self.n_train_,
-            "n_val": self.n_val_,
-            "validation": self.validation_,
-            "fit_seconds": round(self.fit_seconds_, 3),
-            "interrupted": bool(self.interrupted_),
-            "notes": list(self.notes_),
+            **self._record(),
         }
         return save_model_dir(path, meta, tensors, force=force)
 
@@ -440,21 +402,11 @@ class MultiLabelImageClassifier(BaseEstimator):
             model.load_state_dict(state)
             est.model_ = model.eval()
             est.source_ = dict(meta["source"])
-            est.thresholds_ = ThresholdResult.from_dict(meta["thresholds"])
-            est.at_least_one_ = bool(meta["at_least_one"])
-            est.val_metrics_, est.notes_ = meta["validation_metrics"], meta["notes"]
-            est.n_train_, est.n_val_ = meta["n_train"], meta["n_val"]
-            est.validation_, est.training_ = meta["validation"], meta["training"]
-            est.fit_seconds_, est.interrupted_ = meta["fit_seconds"], meta["interrupted"]
-            est.history_, est.status_ = [], meta["status"]
+            est._restore_record(meta, len(est.label_names_), str(path))
         except (KeyError, TypeError, ValueError, RuntimeError) as e:
             raise ModelFormatError(
                 f"{str(path)!r} is a damaged brainnet model ({type(e).__name__}: {e})."
             ) from None
-        if est.thresholds_.thresholds.shape != (len(est.label_names_),):
-            raise ModelFormatError(
-                f"{str(path)!r}: thresholds do not match the {len(est.label_names_)} labels."
-            )
         return est
 
 
@@ -495,15 +447,3 @@ def _split(
         images.subset(va),
         f"stratified hold-out of {cfg.val_fraction:g} of the training images ({len(va)})",
     )
-
-
-# The sklearn contract: get_params() reads __init__'s signature, so expose the config fields there.
-MultiLabelImageClassifier.__init__.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
-    [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
-    + [
-        inspect.Parameter(
-            name, inspect.Parameter.KEYWORD_ONLY, default=getattr(ImageTrainConfig(), name)
-        )
-        for name in ImageTrainConfig.field_names()
-    ]
-)
