@@ -149,6 +149,28 @@ class ConfiguredEstimator(BaseEstimator):
     def _decide(self, P: np.ndarray) -> np.ndarray:
         return apply_thresholds(P, self.thresholds_.thresholds, at_least_one=self.at_least_one_)
 
+    def _decision_layer(
+        self, cfg: Any, Y_train: np.ndarray, Y_val: np.ndarray, P_val: np.ndarray
+    ) -> None:
+        """Tune ``thresholds_`` on validation probabilities and score them (``val_metrics_``).
+
+        ``at_least_one`` unset: on when every training example has a label (an empty prediction is then never
+        right).
+        """
+        at_least_one = cfg.at_least_one
+        self.at_least_one_ = (
+            bool(Y_train.sum(axis=1).min() > 0) if at_least_one is None else at_least_one
+        )
+        self.thresholds_ = tune_thresholds(
+            Y_val,
+            P_val,
+            cfg.threshold_objective,
+            min_positives=cfg.min_positives,
+            shrinkage=cfg.threshold_shrinkage,
+            at_least_one=self.at_least_one_,
+        )
+        self.val_metrics_ = metrics.evaluate(Y_val, P_val, self._decide(P_val))
+
     def _record(self) -> dict[str, Any]:
         """The decision layer and the training record, for brainnet.json."""
         return {
@@ -307,19 +329,7 @@ class MultiLabelEstimator(ConfiguredEstimator):
         self.fit_seconds_ = time.perf_counter() - start
         val = n_pred > 0
         Y_val, P_val = Y_all[val], P_sum[val] / n_pred[val, None]
-        # unset at_least_one: on when every training row has a label (an empty prediction is then never right)
-        self.at_least_one_ = (
-            cfg.at_least_one if cfg.at_least_one is not None else bool(Y.sum(axis=1).min() > 0)
-        )
-        self.thresholds_ = tune_thresholds(
-            Y_val,
-            P_val,
-            cfg.threshold_objective,
-            min_positives=cfg.min_positives,
-            shrinkage=cfg.threshold_shrinkage,
-            at_least_one=self.at_least_one_,
-        )
-        self.val_metrics_ = metrics.evaluate(Y_val, P_val, self._decide(P_val))
+        self._decision_layer(cfg, Y, Y_val, P_val)
         self.n_train_, self.n_val_ = int(len(used)), int(val.sum())
         self.notes_ = notes
         return self

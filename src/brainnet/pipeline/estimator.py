@@ -13,7 +13,7 @@ import numpy as np
 
 from brainnet.core.config import TrainConfig
 from brainnet.core.errors import UserInputError
-from brainnet.core.estimator import FitResult, MultiLabelEstimator, monitor_mode, pos_weights
+from brainnet.core.estimator import FitResult, MultiLabelEstimator
 
 MODEL_KIND = "multilabel_mlp"
 
@@ -33,44 +33,16 @@ class MultiLabelMLP(MultiLabelEstimator):
     ) -> FitResult:
         import torch
 
-        from brainnet.pipeline.callbacks import Checkpoint, EarlyStopping, ProgressBar
         from brainnet.pipeline.models import MODELS
-        from brainnet.pipeline.trainer import Trainer
+        from brainnet.pipeline.trainer import build_trainer, fit_result
 
         device = resolve_device(cfg.device)
         torch.manual_seed(seed)
         model = MODELS.get("mlp")(Z_tr.shape[1], Y_tr.shape[1], cfg)
-        pos_weight = None
-        if cfg.pos_weight == "auto":
-            pos_weight = torch.as_tensor(pos_weights(Y_tr), dtype=torch.float32, device=device)
-        loss_fn = torch.nn.BCEWithLogitsLoss(pos_weight=pos_weight)
-        optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-        monitor_key = "val_loss" if cfg.monitor == "loss" else f"val_{cfg.monitor}"
-        callbacks = [EarlyStopping(monitor_key, monitor_mode(cfg.monitor), cfg.patience)]
-        if save is not None:
-            callbacks.append(Checkpoint(save))
-        if verbose:
-            callbacks.append(ProgressBar(monitor_key, desc))
-        trainer = Trainer(
-            model,
-            loss_fn,
-            optimizer,
-            epochs=cfg.epochs,
-            batch_size=cfg.batch_size,
-            monitor=cfg.monitor,
-            callbacks=callbacks,
-            generator=torch.Generator().manual_seed(seed),
-            device=device,
-        )
+        generator = torch.Generator().manual_seed(seed)
+        trainer = build_trainer(model, cfg, Y_tr, device, save, verbose, desc, generator=generator)
         state = trainer.fit(Z_tr, Y_tr, Z_val, Y_val)
-        return FitResult(
-            model.cpu().eval(),
-            state.history,
-            state.epoch,
-            state.best_epoch,
-            state.stop_reason,
-            state.interrupted,
-        )
+        return fit_result(model.cpu().eval(), state)
 
     def _proba_one(self, model: Any, Z: np.ndarray) -> np.ndarray:
         import torch

@@ -22,15 +22,11 @@ from brainnet.core.config import ImageTrainConfig
 from brainnet.core.errors import ModelFormatError, UserInputError
 from brainnet.core.estimator import (
     ConfiguredEstimator,
-    FitResult,
     label_notes,
-    monitor_mode,
-    pos_weights,
 )
 from brainnet.core.images import ImageSet
 from brainnet.core.model_dir import load_model_dir, save_model_dir
 from brainnet.core.splits import multilabel_split
-from brainnet.core.thresholds import tune_thresholds
 
 MODEL_KIND = "multilabel_image"
 EVAL_BATCH = 64
@@ -124,20 +120,7 @@ class MultiLabelImageClassifier(ConfiguredEstimator):
         P_val, kept, val_report = self._probabilities(val_data, device)
         if val_report:
             notes.append(f"validation: {val_report}")
-        Y_val = val.Y[kept]
-        train_has_label = train.Y.sum(axis=1).min() > 0
-        self.at_least_one_ = (
-            cfg.at_least_one if cfg.at_least_one is not None else bool(train_has_label)
-        )
-        self.thresholds_ = tune_thresholds(
-            Y_val,
-            P_val,
-            cfg.threshold_objective,
-            min_positives=cfg.min_positives,
-            shrinkage=cfg.threshold_shrinkage,
-            at_least_one=self.at_least_one_,
-        )
-        self.val_metrics_ = metrics.evaluate(Y_val, P_val, self._decide(P_val))
+        self._decision_layer(cfg, train.Y, val.Y[kept], P_val)
         self.n_train_, self.n_val_ = len(train), int(len(kept))
         self.notes_ = notes
         self.fit_seconds_ = self._fit_seconds
@@ -157,21 +140,10 @@ class MultiLabelImageClassifier(ConfiguredEstimator):
 
     def _train(self, cfg, train_data, val_data, device, verbose, checkpoint):
         """One model through the Trainer; returns (FitResult, per-epoch bad-image summaries)."""
-        import torch
-
-        from brainnet.pipeline.callbacks import Callback, Checkpoint, EarlyStopping, ProgressBar
         from brainnet.pipeline.image_data import LoaderReport, make_loader
-        from brainnet.pipeline.trainer import Trainer
+        from brainnet.pipeline.trainer import build_trainer, fit_result
 
         model = self.model_
-        pos_weight = None
-        if cfg.pos_weight == "auto":
-            pos_weight = torch.as_tensor(
-                pos_weights(train_data.imageset.Y), dtype=torch.float32, device=device
-            )
-        loss_fn = torch.nn.BCEWithLogitsLoss(pos_weight=pos_weight)
-        trainable = [p for p in model.parameters() if p.requires_grad]
-        optimizer = torch.optim.AdamW(trainable, lr=cfg.lr, weight_decay=cfg.weight_decay)
         loader = make_loader(
             train_data,
             batch_size=cfg.batch_size,
@@ -180,23 +152,25 @@ class MultiLabelImageClassifier(ConfiguredEstimator):
             num_workers=cfg.workers,
             drop_last=len(train_data) > cfg.batch_size,
         )
-        monitor_key = "val_loss" if cfg.monitor == "loss" else f"val_{cfg.monitor}"
-        callbacks: list[Callback] = [
-            EarlyStopping(monitor_key, monitor_mode(cfg.monitor), cfg.patience)
-        ]
-        if checkpoint is not None:
-            callbacks.append(Checkpoint(self._checkpoint_saver(Path(checkpoint))))
-        if verbose:
-            callbacks.append(ProgressBar(monitor_key, "training", batches_per_epoch=len(loader)))
+        save = self._checkpoint_saver(Path(checkpoint)) if checkpoint is not None else None
+        trainer = build_trainer(
+            model,
+            cfg,
+            train_data.imageset.Y,
+            device,
+            save,
+            verbose,
+            "training",
+            batches_per_epoch=len(loader),
+        )
         summaries: list[str] = []
 
         def batches() -> Iterator[tuple[Any, Any]]:
             report = LoaderReport()
             for batch in report.track(loader):
                 yield batch.images.to(device), batch.labels.to(device)
-            if (
-                report.n_bad
-            ):  # the end-of-epoch summary (rich's progress bar prints it above itself)
+            # the end-of-epoch summary (rich's progress bar prints it above itself)
+            if report.n_bad:
                 summaries.append(report.summary())
                 if verbose:
                     print(f"epoch {len(summaries)}: {report.summary()}", file=sys.stderr)
@@ -205,28 +179,12 @@ class MultiLabelImageClassifier(ConfiguredEstimator):
             logits, kept, _ = self._logits(val_data, device, model)
             return logits, val_data.imageset.Y[kept]
 
-        trainer = Trainer(
-            model,
-            loss_fn,
-            optimizer,
-            epochs=cfg.epochs,
-            batch_size=cfg.batch_size,
-            monitor=cfg.monitor,
-            callbacks=callbacks,
-            device=device,
-        )
         start = time.perf_counter()
         state = trainer.run(batches, validation)
         self._fit_seconds = time.perf_counter() - start
-        result = FitResult(
-            model,
-            state.history,
-            state.epoch,
-            state.best_epoch,
-            state.stop_reason,
-            state.interrupted,
-        )
-        return result, [f"training images (last epoch): {s}" for s in summaries[-1:]]
+        return fit_result(model, state), [
+            f"training images (last epoch): {s}" for s in summaries[-1:]
+        ]
 
     def _checkpoint_saver(self, path: Path) -> Callable[[Any], None]:
         """save(model): writes the model of the best epoch so far with 0.5 thresholds (a usable model)."""

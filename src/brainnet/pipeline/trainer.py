@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
@@ -140,6 +141,58 @@ class Trainer:
             P = torch.sigmoid(logits).numpy().astype(np.float64)
             logs[f"val_{self.monitor}"] = float(MONITORS[self.monitor][0](Y_val, P))
         return logs
+
+
+def build_trainer(
+    model: nn.Module,
+    cfg: Any,
+    labels: np.ndarray,
+    device: torch.device,
+    save: Callable[[nn.Module], None] | None,
+    verbose: bool,
+    desc: str,
+    *,
+    batches_per_epoch: int | None = None,
+    generator: torch.Generator | None = None,
+) -> Trainer:
+    """The Trainer both estimators use: BCE on logits (``pos_weight="auto"`` from ``labels``), AdamW over the
+    trainable parameters, early stopping on ``cfg.monitor``, a checkpoint when ``save`` is given, a progress bar
+    when ``verbose``."""
+    from brainnet.core.estimator import monitor_mode, pos_weights
+    from brainnet.pipeline.callbacks import Checkpoint, EarlyStopping, ProgressBar
+
+    pos_weight = None
+    if cfg.pos_weight == "auto":
+        pos_weight = torch.as_tensor(pos_weights(labels), dtype=torch.float32, device=device)
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    monitor_key = "val_loss" if cfg.monitor == "loss" else f"val_{cfg.monitor}"
+    callbacks: list[Callback] = [
+        EarlyStopping(monitor_key, monitor_mode(cfg.monitor), cfg.patience)
+    ]
+    if save is not None:
+        callbacks.append(Checkpoint(save))
+    if verbose:
+        callbacks.append(ProgressBar(monitor_key, desc, batches_per_epoch=batches_per_epoch))
+    return Trainer(
+        model,
+        nn.BCEWithLogitsLoss(pos_weight=pos_weight),
+        torch.optim.AdamW(trainable, lr=cfg.lr, weight_decay=cfg.weight_decay),
+        epochs=cfg.epochs,
+        batch_size=cfg.batch_size,
+        monitor=cfg.monitor,
+        callbacks=callbacks,
+        generator=generator,
+        device=device,
+    )
+
+
+def fit_result(model: nn.Module, state: TrainState) -> Any:
+    """The engine-independent ``FitResult`` of a finished run."""
+    from brainnet.core.estimator import FitResult
+
+    return FitResult(
+        model, state.history, state.epoch, state.best_epoch, state.stop_reason, state.interrupted
+    )
 
 
 @torch.no_grad()
