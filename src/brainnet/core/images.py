@@ -22,7 +22,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from brainnet.core.errors import BadImageError, UserInputError
-from brainnet.core.tabular import _read_text
+from brainnet.core.tabular import _read_text, multi_hot
 
 SPLIT_NAMES = ("train", "val", "test")
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp")
@@ -616,11 +616,7 @@ def _delimited(rows, col, label_column, labels, delimiter, require_labels, where
             f"column {label_column!r} of {col.path} has no label names (every cell is empty); "
             f"expected names separated by {delimiter!r}, e.g. 'sea{delimiter}sunset'."
         )
-    position = {name: k for k, name in enumerate(names)}
-    Y = np.zeros((len(rows), len(names)), dtype=np.uint8)  # (n, L)
-    for i, names_i in enumerate(sets):
-        Y[i, [position[name] for name in names_i]] = 1
-    return Y, names
+    return multi_hot(sets, names), names
 
 
 def _binary(rows, col, labels, require_labels, where):

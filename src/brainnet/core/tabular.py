@@ -411,11 +411,7 @@ def _delimited_labels(table: _CsvText, spec: LabelSpec, known_labels, require_la
             f"column {spec.label_column!r} of {path} has no label names (every cell is empty); "
             f"expected names separated by {spec.delimiter!r}, e.g. 'a{spec.delimiter}b'."
         )
-    position = {name: k for k, name in enumerate(names)}
-    Y = np.zeros((len(sets), len(names)), dtype=np.uint8)  # (n, L)
-    for i, labels in enumerate(sets):
-        Y[i, [position[name] for name in labels]] = 1
-    return Y, names, [j]
+    return multi_hot(sets, names), names, [j]
 
 
 # ----------------------------------------------------------------------------- columns
@@ -641,3 +637,12 @@ def _missing_note(X: np.ndarray, names: list[str]) -> str | None:
     values = "value" if total == 1 else "values"
     cols = "column" if columns.size == 1 else "columns"
     return f"{total} missing feature {values} in {columns.size} {cols} ({shown}{more})"
+
+
+def multi_hot(sets: list[set[str]], names: list[str]) -> np.ndarray:
+    """Label-name sets (every name in ``names``) -> (n, L) uint8 multi-hot rows in ``names``' order."""
+    position = {name: k for k, name in enumerate(names)}
+    Y = np.zeros((len(sets), len(names)), dtype=np.uint8)  # (n, L)
+    for i, labels in enumerate(sets):
+        Y[i, [position[name] for name in labels]] = 1
+    return Y
