@@ -117,9 +117,10 @@ class MultiLabelImageClassifier(ConfiguredEstimator):
             notes.append(f"{result.stop_reason}; kept the best epoch ({result.best_epoch}).")
         notes += [line for line in reports if line]
 
-        P_val, kept, val_report = self._probabilities(val_data, device)
-        if val_report:
-            notes.append(f"validation: {val_report}")
+        P_val, kept, val_bad = self._probabilities(val_data, device)
+        if val_bad:
+            first = next(iter(val_bad.values()))
+            notes.append(f"validation: skipped {len(val_bad)} unreadable images (first: {first})")
         self._decision_layer(cfg, train.Y, val.Y[kept], P_val)
         self.n_train_, self.n_val_ = len(train), int(len(kept))
         self.notes_ = notes
@@ -198,34 +199,38 @@ class MultiLabelImageClassifier(ConfiguredEstimator):
         return save
 
     # ------------------------------------------------------------------ predict
-    def _logits(self, dataset: Any, device: Any, model: Any = None) -> tuple[Any, np.ndarray, str]:
-        """(logits (m, L) on the CPU, the m readable rows of ``dataset``, the bad-image summary)."""
+    def _logits(
+        self, dataset: Any, device: Any, model: Any = None
+    ) -> tuple[Any, np.ndarray, dict[int, str]]:
+        """(logits (m, L) on the CPU, the m readable rows of ``dataset``, {unreadable row: reason})."""
         import torch
 
-        from brainnet.pipeline.image_data import LoaderReport, make_loader
+        from brainnet.pipeline.image_data import make_loader
 
         model = self.model_ if model is None else model
         was_training = model.training
         model.eval()
         loader = make_loader(dataset, batch_size=EVAL_BATCH, shuffle=False, seed=0)
-        report, out, rows = LoaderReport(), [], []
-        with torch.no_grad():
-            for batch in report.track(loader):
-                out.append(model(batch.images.to(device)).float().cpu())
-                rows.append(batch.index.numpy())
+        out, rows, bad = [], [], {}
+        with torch.inference_mode():
+            for batch in loader:
+                bad.update({item.index: item.reason for item in batch.bad})
+                if len(batch):
+                    out.append(model(batch.images.to(device)).float().cpu())
+                    rows.append(batch.index.numpy())
         model.train(was_training)
         L = len(self.label_names_)
         logits = torch.cat(out) if out else torch.zeros((0, L))
         kept = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
-        return logits, kept, report.summary()
+        return logits, kept, bad
 
     def _probabilities(
         self, dataset: Any, device: Any = "cpu"
-    ) -> tuple[np.ndarray, np.ndarray, str]:
+    ) -> tuple[np.ndarray, np.ndarray, dict[int, str]]:
         import torch
 
-        logits, kept, summary = self._logits(dataset, device)
-        return torch.sigmoid(logits).numpy().astype(np.float64), kept, summary
+        logits, kept, bad = self._logits(dataset, device)
+        return torch.sigmoid(logits).numpy().astype(np.float64), kept, bad
 
     def predict_images(
         self, images: ImageSet | list[str | Path]
@@ -233,33 +238,18 @@ class MultiLabelImageClassifier(ConfiguredEstimator):
         """Probabilities for every image that can be read, and why the others could not.
 
         Args:
-            images: an ImageSet or a list of image paths.
+            images: an ImageSet or a list of image paths (each decoded once).
 
         Returns:
             (P, bad): P is (n, L) float64 with NaN rows for unreadable images; bad maps their row to the reason.
         """
         self._check_fitted()
-        from brainnet.core.errors import BadImageError
-        from brainnet.core.images import decode_image
-
         if not isinstance(images, ImageSet):
             images = ImageSet("images", self.label_names_, paths=[Path(p) for p in images])
         P = np.full((len(images), len(self.label_names_)), np.nan)
-        bad: dict[int, str] = {}
-        if images.paths is not None:  # find the unreadable files first, to say why for each
-            for i, path in enumerate(images.paths):
-                try:
-                    decode_image(path)
-                except BadImageError as e:
-                    bad[i] = str(e)
-        good = np.array([i for i in range(len(images)) if i not in bad], dtype=np.int64)
-        if len(good):
-            subset = images.subset(good)
-            probs, kept, _ = self._probabilities(
-                self._dataset_for_prediction(subset), self._device()
-            )
-            P[good[kept]] = probs
-        return P, bad
+        probs, kept, bad = self._probabilities(self._dataset_for_prediction(images), self._device())
+        P[kept] = probs
+        return P, dict(sorted(bad.items()))
 
     def _dataset_for_prediction(self, images: ImageSet) -> Any:
         from brainnet.pipeline.image_data import ImageDataset
