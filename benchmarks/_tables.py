@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import platform
+import shlex
+import sys
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
 
 from rich.table import Table
 
@@ -36,3 +42,27 @@ def to_markdown(spec: TableSpec) -> str:
     if spec.notes:
         lines += ["", *(f"- {note}" for note in spec.notes)]
     return "\n".join(lines)
+
+
+def run_header(versions: dict[str, str], threads: str) -> dict[str, Any]:
+    """The command line, date, versions, machine and threads of a run: printed on top, saved with results."""
+    return {
+        "command": shlex.join(sys.orig_argv),
+        "date": datetime.now().astimezone().isoformat(timespec="seconds"),
+        "versions": {**versions, "python": platform.python_version()},
+        "machine": f"{platform.platform()} ({platform.processor() or platform.machine()})",
+        "cpu_count": os.cpu_count(),
+        "threads": threads,
+    }
+
+
+def header_lines(info: dict[str, Any]) -> list[str]:
+    """``run_header`` as the lines every benchmark prints first."""
+    versions = ", ".join(f"{k} {v}" for k, v in info["versions"].items())
+    return [
+        f"command: {info['command']}",
+        f"date: {info['date']}",
+        f"versions: {versions}",
+        f"machine: {info['machine']}; {info['cpu_count']} CPUs",
+        f"threads: {info['threads']}",
+    ]

@@ -56,7 +56,6 @@ import json
 import math
 import operator
 import os
-import platform
 import shlex
 import statistics
 import subprocess
@@ -65,7 +64,6 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -73,7 +71,13 @@ import numpy as np
 import PIL
 import torch
 import torchvision
-from _tables import TableSpec, to_markdown, to_rich  # benchmarks/_tables.py
+from _tables import (  # benchmarks/_tables.py
+    TableSpec,
+    header_lines,
+    run_header,
+    to_markdown,
+    to_rich,
+)
 from PIL import Image
 from rich.console import Console
 from torch import nn
@@ -491,36 +495,19 @@ def quality_table(results: dict[str, dict[str, Any]]) -> TableSpec:
 # ---------------------------------------------------------------------- main
 def header() -> dict[str, Any]:
     """The command line, versions, machine and threads, printed at the top and saved with results."""
-    return {
-        "command": shlex.join(sys.orig_argv),
-        "date": datetime.now().astimezone().isoformat(timespec="seconds"),
-        "versions": {
-            "brainnet": brainnet.__version__,
-            "torch": torch.__version__,
-            "torchvision": torchvision.__version__,
-            "numpy": np.__version__,
-            "pillow": PIL.__version__,
-            "python": platform.python_version(),
-        },
-        "machine": platform.platform(),
-        "processor": platform.processor() or platform.machine(),
-        "cpu_count": os.cpu_count(),
-        "torch_threads": torch.get_num_threads(),
-        "torch_interop_threads": torch.get_num_interop_threads(),
-        "cli_device": "cuda" if torch.cuda.is_available() else "cpu",
+    versions = {
+        "brainnet": brainnet.__version__,
+        "torch": torch.__version__,
+        "torchvision": torchvision.__version__,
+        "numpy": np.__version__,
+        "pillow": PIL.__version__,
     }
-
-
-def header_lines(info: dict[str, Any]) -> list[str]:
-    versions = ", ".join(f"{k} {v}" for k, v in info["versions"].items())
-    return [
-        f"command: {info['command']}",
-        f"date: {info['date']}",
-        f"versions: {versions}",
-        f"machine: {info['machine']} ({info['processor']}); {info['cpu_count']} CPUs",
-        f"threads: torch {info['torch_threads']} (inter-op {info['torch_interop_threads']}); parts 1-3 on the "
-        f"CPU; the quality runs' device: {info['cli_device']}",
-    ]
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    threads = (
+        f"torch {torch.get_num_threads()} (inter-op {torch.get_num_interop_threads()}); parts 1-3 on "
+        f"the CPU; the quality runs' device: {device}"
+    )
+    return run_header(versions, threads)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

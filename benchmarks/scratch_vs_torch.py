@@ -29,21 +29,23 @@ compare the ratios, measured side by side. Nothing in the package or the tests i
 from __future__ import annotations
 
 import argparse
-import os
-import platform
-import shlex
 import statistics
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import numpy as np
 import threadpoolctl
 import torch
-from _tables import TableSpec, to_markdown, to_rich  # benchmarks/_tables.py
+from _tables import (  # benchmarks/_tables.py
+    TableSpec,
+    header_lines,
+    run_header,
+    to_markdown,
+    to_rich,
+)
 from rich.console import Console
 from torch import nn
 
@@ -277,19 +279,15 @@ def blas_threads() -> str:
     return ", ".join(blas) or "unknown"
 
 
-def header_lines() -> list[str]:
+def header() -> list[str]:
     """The command line, date, versions, machine and both engines' thread counts."""
-    versions = (
-        f"brainnet {brainnet.__version__}, torch {torch.__version__}, numpy {np.__version__}, "
-        f"python {platform.python_version()}"
-    )
-    return [
-        f"command: {shlex.join(sys.orig_argv)}",
-        f"date: {datetime.now().astimezone().isoformat(timespec='seconds')}",
-        f"versions: {versions}",
-        f"machine: {platform.platform()}; {os.cpu_count()} CPUs",
-        f"threads: torch {torch.get_num_threads()}; NumPy BLAS: {blas_threads()}",
-    ]
+    versions = {
+        "brainnet": brainnet.__version__,
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+    }
+    threads = f"torch {torch.get_num_threads()}; NumPy BLAS: {blas_threads()}"
+    return header_lines(run_header(versions, threads))
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -314,7 +312,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def run(args: argparse.Namespace, out: Console, log: Console) -> None:
-    lines = header_lines()
+    lines = header()
     for line in lines:
         out.print(line, markup=False)
     peak = numpy_peak(2048, 3 if args.quick else 7)

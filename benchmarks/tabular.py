@@ -30,22 +30,24 @@ import argparse
 import json
 import math
 import operator
-import os
-import platform
-import shlex
 import statistics
 import sys
 import time
 import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from datetime import datetime
 from typing import Any
 
 import numpy as np
 import sklearn
 import torch
-from _tables import TableSpec, to_markdown, to_rich  # benchmarks/_tables.py
+from _tables import (  # benchmarks/_tables.py
+    TableSpec,
+    header_lines,
+    run_header,
+    to_markdown,
+    to_rich,
+)
 from rich.console import Console
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
@@ -298,32 +300,14 @@ def _check_label(check: Check) -> str:
 # ---------------------------------------------------------------------- main
 def header() -> dict[str, Any]:
     """The command line, versions, machine and date, printed at the top and saved with results."""
-    return {
-        "command": shlex.join(sys.orig_argv),
-        "date": datetime.now().astimezone().isoformat(timespec="seconds"),
-        "versions": {
-            "brainnet": brainnet.__version__,
-            "torch": torch.__version__,
-            "sklearn": sklearn.__version__,
-            "numpy": np.__version__,
-            "python": platform.python_version(),
-        },
-        "machine": platform.platform(),
-        "cpu_count": os.cpu_count(),
-        "torch_threads": torch.get_num_threads(),
-        "brainnet_device": "cuda" if torch.cuda.is_available() else "cpu",
+    versions = {
+        "brainnet": brainnet.__version__,
+        "torch": torch.__version__,
+        "sklearn": sklearn.__version__,
+        "numpy": np.__version__,
     }
-
-
-def _header_lines(info: dict[str, Any]) -> list[str]:
-    versions = ", ".join(f"{k} {v}" for k, v in info["versions"].items())
-    return [
-        f"command: {info['command']}",
-        f"date: {info['date']}",
-        f"versions: {versions}",
-        f"machine: {info['machine']}; {info['cpu_count']} CPUs, {info['torch_threads']} torch "
-        f"threads; brainnet device: {info['brainnet_device']}",
-    ]
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    return run_header(versions, f"torch {torch.get_num_threads()}; brainnet device: {device}")
 
 
 def _json_safe(value: Any) -> Any:
@@ -339,7 +323,7 @@ def _json_safe(value: Any) -> Any:
 
 def write_outputs(args: argparse.Namespace, info: dict, runs: list[Run], specs: list) -> None:
     if args.markdown:
-        blocks = ["\n".join(["```", *_header_lines(info), "```"])]
+        blocks = ["\n".join(["```", *header_lines(info), "```"])]
         text = "\n\n".join(blocks + [to_markdown(s) for s in specs]) + "\n"
         atomic_write_text(args.markdown, text, force=True)
     if args.json:
@@ -352,7 +336,7 @@ def main(argv: list[str] | None = None) -> None:
     width = None if sys.stdout.isatty() else 200  # rich wraps piped output at 80 columns
     out, log = Console(highlight=False, width=width), Console(stderr=True, highlight=False)
     info = header()
-    for line in _header_lines(info):
+    for line in header_lines(info):
         out.print(line, markup=False)
     runs: list[Run] = []
     for name in args.datasets:
