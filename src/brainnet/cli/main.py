@@ -14,8 +14,6 @@ import json
 import sys
 from pathlib import Path
 
-import numpy as np
-
 from brainnet import __version__
 from brainnet.cli.options import (
     add_config_options,
@@ -389,6 +387,8 @@ def _image_inputs(inputs: list[str]) -> list[Path]:
 
 
 def _predict_images(model, args: argparse.Namespace, fmt: str) -> int:
+    import numpy as np
+
     paths = _image_inputs(args.inputs)
     P, bad = model.predict_images(paths)
     err = _console(stderr=True)
@@ -397,7 +397,7 @@ def _predict_images(model, args: argparse.Namespace, fmt: str) -> int:
     if len(bad) == len(paths):
         raise UserInputError(f"none of the {len(paths)} images could be read (see above).")
     good = [i for i in range(len(paths)) if i not in bad]
-    Yhat = np.zeros(P.shape, dtype=np.uint8)
+    Yhat = np.zeros(P.shape, dtype=np.uint8)  # (n, L); the readable rows get their decisions
     Yhat[good] = model._decide(P[good])
     names = [str(p) for p in paths]
     _write_predictions(args, fmt, "image", names, P, Yhat, model.label_names_, bad, args.top_k)
@@ -419,7 +419,7 @@ def _write_predictions(args, fmt, key, names, P, Yhat, labels, bad=None, top_k=N
         else:
             rec["probabilities"] = {n: round(float(v), 6) for n, v in zip(labels, p, strict=True)}
             if top_k:
-                order = np.argsort(-p, kind="stable")[:top_k]
+                order = sorted(range(len(labels)), key=lambda j: -p[j])[:top_k]  # stable
                 rec["top"] = [[labels[j], round(float(p[j]), 6)] for j in order]
         records.append(rec)
     if fmt == "table":
