@@ -302,3 +302,28 @@ def test_engine_choices_are_listed(capsys):
         main(["train", "yeast", "--out", "x", "--engine", "jax"])
     assert exit_.value.code == 2
     assert "invalid choice: 'jax' (choose from 'torch', 'scratch')" in capsys.readouterr().err
+
+
+def test_predict_json_and_format_rules(files, tmp_path, capsys):
+    assert main(["predict", str(files["model"]), str(files["test"]), "--format", "json"]) == 0
+    records = json.loads(capsys.readouterr().out)
+    assert (
+        len(records) == 60
+        and records[0]["row"] == "1"
+        and set(records[0]["probabilities"]) == set(LABELS)
+    )
+    out = tmp_path / "p.json"
+    assert main(["predict", str(files["model"]), str(files["test"]), "--out", str(out)]) == 0
+    assert len(json.loads(out.read_text())) == 60  # a .json --out is written as JSON
+    argv = [
+        "predict",
+        str(files["model"]),
+        str(files["test"]),
+        "--format",
+        "table",
+        "--out",
+        str(tmp_path / "t"),
+    ]
+    assert main(argv) == 2 and "--format table prints to the terminal" in capsys.readouterr().err
+    assert main(["predict", str(files["model"]), str(files["test"]), str(files["test"])]) == 2
+    assert "one CSV at a time" in capsys.readouterr().err

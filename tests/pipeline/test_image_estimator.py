@@ -126,3 +126,34 @@ def test_every_registered_image_model_is_known_to_the_config():
     from brainnet.pipeline.models import IMAGE_MODELS
 
     assert sorted(NAMES) == IMAGE_MODELS.names()
+
+
+def test_checkpoint_during_training_is_a_loadable_model(tmp_path):
+    MultiLabelImageClassifier(**FAST).fit(colour_images(48), checkpoint=tmp_path / "ckpt")
+    ckpt = brainnet.load(tmp_path / "ckpt")
+    assert ckpt.status_ == "checkpoint" and ckpt.predict_proba(colour_images(4, seed=9)).shape == (
+        4,
+        2,
+    )
+
+
+def test_ctrl_c_keeps_the_best_epoch_and_before_the_first_epoch_keeps_nothing(monkeypatch):
+    from brainnet.pipeline.trainer import Trainer
+
+    original = Trainer._train_epoch
+
+    def interrupt_at_epoch_3(self, batches):
+        if self.state.epoch == 3:
+            raise KeyboardInterrupt
+        return original(self, batches)
+
+    monkeypatch.setattr(Trainer, "_train_epoch", interrupt_at_epoch_3)
+    est = MultiLabelImageClassifier(**{**FAST, "epochs": 5}).fit(colour_images(48))
+    assert est.interrupted_ and est.training_["epochs_run"] == 3
+    assert any("interrupted (Ctrl-C) during epoch 3" in note for note in est.notes_)
+
+    monkeypatch.setattr(
+        Trainer, "_train_epoch", lambda self, batches: (_ for _ in ()).throw(KeyboardInterrupt)
+    )
+    with pytest.raises(KeyboardInterrupt):
+        MultiLabelImageClassifier(**FAST).fit(colour_images(48))
