@@ -327,3 +327,11 @@ def test_predict_json_and_format_rules(files, tmp_path, capsys):
     assert main(argv) == 2 and "--format table prints to the terminal" in capsys.readouterr().err
     assert main(["predict", str(files["model"]), str(files["test"]), str(files["test"])]) == 2
     assert "one CSV at a time" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("engine", ["torch", "scratch"])
+def test_a_diverging_run_exits_2_with_a_hint(files, tmp_path, engine, capsys):
+    argv = ["train", str(files["train"]), "--label-columns", "3", "--out", str(tmp_path / "m")]
+    assert main([*argv, *FAST, "--engine", engine, "--lr", "1e30"]) == 2
+    err = capsys.readouterr().err
+    assert "the loss became" in err and "Lower the learning rate" in err and "Traceback" not in err

@@ -128,6 +128,8 @@ def main(argv: list[str] | None = None) -> int:
         return args.run(args) or 0
     except UserInputError as e:
         print(f"error: {e}", file=sys.stderr)
+    except FloatingPointError as e:  # a diverging run: the settings are the user's to change
+        print(f"error: {e}", file=sys.stderr)
     except KeyboardInterrupt:
         print("interrupted before anything could be saved", file=sys.stderr)
         return 130

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -121,13 +122,19 @@ class Trainer:
     def _train_epoch(self, batches: Iterable[tuple[torch.Tensor, torch.Tensor]]) -> float:
         self.model.train()
         total, seen = 0.0, 0
-        for xb, yb in batches:
+        for b, (xb, yb) in enumerate(batches, start=1):
             loss = self.loss_fn(self.model(xb), yb)
+            value = float(loss.detach())
+            if not math.isfinite(value):
+                lr = self.optimizer.param_groups[0]["lr"]
+                raise FloatingPointError(
+                    f"the loss became {value} at epoch {self.state.epoch}, batch {b}. Lower the "
+                    f"learning rate (now {lr:g}) or check the inputs for extreme values."
+                )
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             self._emit("on_after_backward")
             self.optimizer.step()
-            value = float(loss.detach())
             total += value * yb.shape[0]
             seen += yb.shape[0]
             self._emit("on_batch_end", value)
