@@ -329,6 +329,7 @@ def test_predict_json_and_format_rules(files, tmp_path, capsys):
     assert "one CSV at a time" in capsys.readouterr().err
 
 
+@pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning", "ignore:invalid value:RuntimeWarning")
 @pytest.mark.parametrize("engine", ["torch", "scratch"])
 def test_a_diverging_run_exits_2_with_a_hint(files, tmp_path, engine, capsys):
     argv = ["train", str(files["train"]), "--label-columns", "3", "--out", str(tmp_path / "m")]
