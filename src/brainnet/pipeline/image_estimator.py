@@ -106,7 +106,9 @@ class MultiLabelImageClassifier(ConfiguredEstimator):
         train_data = self._dataset(train, augment, cfg.cache)
         val_data = self._dataset(val, self._eval_transform(), cfg.cache)
         self.model_ = model
+        start = time.perf_counter()
         result, reports = self._train(cfg, train_data, val_data, device, verbose, checkpoint)
+        self.fit_seconds_ = time.perf_counter() - start
         if result.best_epoch is None:
             raise KeyboardInterrupt
         self.model_ = result.model.cpu().eval()
@@ -117,14 +119,14 @@ class MultiLabelImageClassifier(ConfiguredEstimator):
             notes.append(f"{result.stop_reason}; kept the best epoch ({result.best_epoch}).")
         notes += [line for line in reports if line]
 
-        P_val, kept, val_bad = self._probabilities(val_data, device)
+        P_val, kept, val_bad = self._probabilities(val_data, self._device())
+        self.model_.cpu()
         if val_bad:
             first = next(iter(val_bad.values()))
             notes.append(f"validation: skipped {len(val_bad)} unreadable images (first: {first})")
         self._decision_layer(cfg, train.Y, val.Y[kept], P_val)
         self.n_train_, self.n_val_ = len(train), int(len(kept))
         self.notes_ = notes
-        self.fit_seconds_ = self._fit_seconds
         return self
 
     def _dataset(self, images: ImageSet, transform: Any, cache: bool) -> Any:
@@ -180,9 +182,7 @@ class MultiLabelImageClassifier(ConfiguredEstimator):
             logits, kept, _ = self._logits(val_data, device, model)
             return logits, val_data.imageset.Y[kept]
 
-        start = time.perf_counter()
         state = trainer.run(batches, validation)
-        self._fit_seconds = time.perf_counter() - start
         return fit_result(model, state), [
             f"training images (last epoch): {s}" for s in summaries[-1:]
         ]
