@@ -641,8 +641,6 @@ def _missing_note(X: np.ndarray, names: list[str]) -> str | None:
 
 def multi_hot(sets: list[set[str]], names: list[str]) -> np.ndarray:
     """Label-name sets (every name in ``names``) -> (n, L) uint8 multi-hot rows in ``names``' order."""
-    position = {name: k for k, name in enumerate(names)}
-    Y = np.zeros((len(sets), len(names)), dtype=np.uint8)  # (n, L)
-    for i, labels in enumerate(sets):
-        Y[i, [position[name] for name in labels]] = 1
-    return Y
+    from sklearn.preprocessing import MultiLabelBinarizer
+
+    return MultiLabelBinarizer(classes=list(names)).fit_transform(sets).astype(np.uint8)  # (n, L)
