@@ -7,7 +7,7 @@ Run it from the repository root (or ``make bench``):
 Other options: ``--datasets yeast,scene``, ``--methods brainnet,brainnet-hamming,sklearn-mlp,
 sklearn-ovr`` and ``--json runs.json`` (every per-seed result). Each dataset trains on the standard
 MULAN train split and is scored on the test split, for seeds 0..N-1, by one scorer for every method:
-``brainnet.core.metrics.evaluate``.
+``brainnet.core.decision.metrics.evaluate``.
 
 Methods:
     brainnet: ``MultiLabelMLP(seed=s)`` with all defaults, exactly what ``brainnet train DATA`` fits
@@ -58,11 +58,11 @@ from sklearn.preprocessing import StandardScaler
 
 import brainnet
 from brainnet.cli.report import _LABELS, data_summary
-from brainnet.core import metrics
-from brainnet.core.dataset import Dataset
-from brainnet.core.datasets import DATASETS, load_builtin
+from brainnet.core.decision import metrics
+from brainnet.core.data.dataset import Dataset
+from brainnet.core.data.builtin_tables import DATASETS, load_builtin
 from brainnet.core.files import atomic_write_text
-from brainnet.core.thresholds import apply_thresholds
+from brainnet.core.decision.thresholds import apply_thresholds
 
 METHODS = {
     "brainnet": "brainnet",

@@ -12,8 +12,8 @@ import time
 import numpy as np
 from sklearn.datasets import load_digits
 
-from brainnet.core.metrics import micro_f1
-from brainnet.core.thresholds import apply_thresholds, tune_thresholds
+from brainnet.core.decision.metrics import micro_f1
+from brainnet.core.decision.thresholds import apply_thresholds, tune_thresholds
 from brainnet.scratch import Conv2D, Dense, EarlyStopping, Flatten, MaxPool2D, Sequential
 
 

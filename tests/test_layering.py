@@ -63,7 +63,7 @@ def test_every_package_is_known():
 
 
 def test_import_brainnet_does_not_import_torch():
-    code = "import sys, brainnet, brainnet.core.metrics, brainnet.cli.main; print('torch' in sys.modules)"
+    code = "import sys, brainnet, brainnet.core.decision.metrics, brainnet.cli.main; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 

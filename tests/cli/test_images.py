@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from brainnet.cli.main import main
-from brainnet.core.metrics import METRIC_KEYS
+from brainnet.core.decision.metrics import METRIC_KEYS
 
 FAST = ["--image-size", "24", "--epochs", "2", "--batch-size", "16", "--quiet"]
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from brainnet.cli.main import main
-from brainnet.core.metrics import METRIC_KEYS
+from brainnet.core.decision.metrics import METRIC_KEYS
 
 FAST = [
     "--n-models",

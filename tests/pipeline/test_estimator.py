@@ -5,7 +5,7 @@ import pytest
 from sklearn.base import clone
 
 from brainnet.core.errors import ModelFormatError, UserInputError
-from brainnet.core.metrics import METRIC_KEYS
+from brainnet.core.decision.metrics import METRIC_KEYS
 from brainnet.pipeline.estimator import MultiLabelMLP, load
 from tests.conftest import FAST
 

@@ -6,7 +6,7 @@ import torch
 from PIL import Image
 
 from brainnet.core.errors import BadImageError
-from brainnet.core.images import ImageSet
+from brainnet.core.data.images import ImageSet
 from brainnet.pipeline.augment import build_transform
 from brainnet.pipeline.image_data import (
     BadItem,

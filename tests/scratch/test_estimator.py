@@ -8,7 +8,7 @@ from sklearn.base import clone
 
 import brainnet
 from brainnet.core.errors import UserInputError
-from brainnet.core.metrics import average_precision
+from brainnet.core.decision.metrics import average_precision
 from brainnet.scratch import Sequential
 from brainnet.scratch.estimator import ScratchMultiLabelMLP, build_network
 from tests.conftest import FAST

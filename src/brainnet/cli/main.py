@@ -148,8 +148,8 @@ def _console(stderr: bool = False):
 
 def _is_images(data: str, args: argparse.Namespace) -> bool:
     """Image data: a built-in image dataset, a folder, or a manifest with an image path column."""
-    from brainnet.core.image_datasets import IMAGE_DATASETS
-    from brainnet.core.images import is_image_source
+    from brainnet.core.data.builtin_images import IMAGE_DATASETS
+    from brainnet.core.data.images import is_image_source
 
     return data in IMAGE_DATASETS or is_image_source(data, getattr(args, "path_column", None))
 
@@ -157,8 +157,8 @@ def _is_images(data: str, args: argparse.Namespace) -> bool:
 def _read_images(source: str, args: argparse.Namespace, split: str, defaults: dict | None = None):
     """An ImageSet from a built-in name (its ``split``), a folder or a manifest (reading options, else
     ``defaults``: how the model's training manifest was read)."""
-    from brainnet.core.image_datasets import IMAGE_DATASETS, load_image_dataset
-    from brainnet.core.images import read_images
+    from brainnet.core.data.builtin_images import IMAGE_DATASETS, load_image_dataset
+    from brainnet.core.data.images import read_images
 
     if source in IMAGE_DATASETS:
         return load_image_dataset(source, split)
@@ -175,9 +175,9 @@ def _read_images(source: str, args: argparse.Namespace, split: str, defaults: di
 
 def cmd_train(args: argparse.Namespace) -> int:
     from brainnet.cli.report import data_summary, print_notes
-    from brainnet.core.datasets import DATASETS
+    from brainnet.core.data.builtin_tables import DATASETS
     from brainnet.core.files import check_writable_target
-    from brainnet.core.tabular import read_table
+    from brainnet.core.data.table import read_table
 
     if _is_images(args.data, args):
         return _train_images(args)
@@ -247,7 +247,7 @@ def _fit_and_report(args, model, train, test, published=None, **fit_options) -> 
 
 def _train_images(args: argparse.Namespace) -> int:
     from brainnet.core.files import check_writable_target
-    from brainnet.core.image_datasets import IMAGE_DATASETS
+    from brainnet.core.data.builtin_images import IMAGE_DATASETS
     from brainnet.pipeline.image_estimator import MultiLabelImageClassifier
 
     if args.engine != "torch":
@@ -304,7 +304,7 @@ def _is_image_model(model: object) -> bool:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from brainnet.cli.report import metrics_table
-    from brainnet.core.tabular import read_table
+    from brainnet.core.data.table import read_table
 
     model = _load_classifier(args.model)
     if _is_image_model(model):
@@ -335,9 +335,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    from brainnet.core.dataset import LabelSpec
+    from brainnet.core.data.dataset import LabelSpec
     from brainnet.core.files import check_writable_target
-    from brainnet.core.tabular import read_table
+    from brainnet.core.data.table import read_table
 
     if args.out:
         check_writable_target(Path(args.out), force=args.force)
@@ -368,7 +368,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 def _image_inputs(inputs: list[str]) -> list[Path]:
     """Image paths from files, folders (recursive, sorted) and manifests, in the order given."""
-    from brainnet.core.images import IMAGE_EXTENSIONS, MANIFEST_EXTENSIONS, read_manifest
+    from brainnet.core.data.images import IMAGE_EXTENSIONS, MANIFEST_EXTENSIONS, read_manifest
 
     paths: list[Path] = []
     for item in map(Path, inputs):
@@ -476,8 +476,8 @@ def _predictions_table(records: list[dict], key: str, top_k: int | None):
 def cmd_datasets(args: argparse.Namespace) -> int:
     from rich.table import Table
 
-    from brainnet.core.datasets import DATASETS
-    from brainnet.core.image_datasets import IMAGE_DATASETS
+    from brainnet.core.data.builtin_tables import DATASETS
+    from brainnet.core.data.builtin_images import IMAGE_DATASETS
 
     table = Table(
         title="built-in datasets (shipped or generated inside brainnet; nothing is downloaded)"

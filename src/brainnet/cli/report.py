@@ -8,8 +8,8 @@ from collections.abc import Mapping
 from rich.console import Console
 from rich.table import Table
 
-from brainnet.core.dataset import Dataset
-from brainnet.core.metrics import LOWER_IS_BETTER, METRIC_KEYS
+from brainnet.core.data.dataset import Dataset
+from brainnet.core.decision.metrics import LOWER_IS_BETTER, METRIC_KEYS
 
 _LABELS = {
     "hamming_loss": "Hamming loss",

@@ -27,14 +27,14 @@ from typing import Any, ClassVar
 import numpy as np
 from sklearn.base import BaseEstimator
 
-from brainnet.core import metrics
+from brainnet.core.decision import metrics
 from brainnet.core.config import TrainConfig
-from brainnet.core.dataset import Dataset, LabelSpec
+from brainnet.core.data.dataset import Dataset, LabelSpec
 from brainnet.core.errors import ModelFormatError, UserInputError
 from brainnet.core.model_dir import load_model_dir, save_model_dir
-from brainnet.core.preprocessing import FeatureScaler
-from brainnet.core.splits import multilabel_kfold, multilabel_split
-from brainnet.core.thresholds import ThresholdResult, apply_thresholds, tune_thresholds
+from brainnet.core.data.preprocessing import FeatureScaler
+from brainnet.core.data.splits import multilabel_kfold, multilabel_split
+from brainnet.core.decision.thresholds import ThresholdResult, apply_thresholds, tune_thresholds
 
 POS_WEIGHT_CAP = 30.0
 
@@ -364,7 +364,7 @@ class MultiLabelEstimator(ConfiguredEstimator):
         return self._decide(self.predict_proba(X))
 
     def evaluate(self, X: np.ndarray | Dataset, Y: np.ndarray | None = None) -> dict[str, float]:
-        """The full metric suite (``brainnet.core.metrics.evaluate``) on labelled data."""
+        """The full metric suite (``brainnet.core.decision.metrics.evaluate``) on labelled data."""
         if isinstance(X, Dataset):
             X, Y = X, X.Y
         if Y is None:

@@ -17,7 +17,7 @@ import torch
 from brainnet.core.errors import BadImageError, UserInputError
 
 if TYPE_CHECKING:
-    from brainnet.core.images import ImageSet
+    from brainnet.core.data.images import ImageSet
 
 Stats = tuple[float, float, float]
 

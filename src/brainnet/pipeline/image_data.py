@@ -37,7 +37,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 from brainnet.core.errors import BadImageError
 
 if TYPE_CHECKING:
-    from brainnet.core.images import ImageSet
+    from brainnet.core.data.images import ImageSet
     from brainnet.pipeline.augment import ImageTransform
 
 

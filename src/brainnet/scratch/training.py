@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from brainnet.core.metrics import micro_f1
+from brainnet.core.decision.metrics import micro_f1
 from brainnet.core.registry import Registry
 from brainnet.scratch.callbacks import Callback, History, ProgressPrinter, StopTraining
 from brainnet.scratch.losses import Loss, get_loss

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from brainnet.core.errors import UserInputError
-from brainnet.core.image_datasets import (
+from brainnet.core.data.builtin_images import (
     DIGIT_LABELS,
     IMAGE_DATASETS,
     SHAPE_KINDS,

@@ -8,10 +8,10 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 
-from brainnet.core.dataset import Dataset, LabelSpec
+from brainnet.core.data.dataset import Dataset, LabelSpec
 from brainnet.core.errors import UserInputError
 from brainnet.core.registry import Registry
-from brainnet.core.tabular import read_table
+from brainnet.core.data.table import read_table
 
 SPLITS = ("train", "test")
 MADJAROV_2012 = (
@@ -113,7 +113,7 @@ def builtin_names() -> list[str]:
 def data_path(name: str) -> Path:
     """Directory of the shipped files of built-in dataset ``name`` (works from an installed wheel)."""
     DATASETS.get(name)  # a miss lists the built-ins
-    return Path(str(resources.files("brainnet.core").joinpath("_data", name)))
+    return Path(str(resources.files("brainnet.core.data").joinpath("shipped", name)))
 
 
 @cache

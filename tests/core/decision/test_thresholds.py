@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from sklearn.metrics import f1_score, hamming_loss
 
-from brainnet.core import thresholds as th
+from brainnet.core.decision import thresholds as th
 from brainnet.core.errors import UserInputError
-from brainnet.core.thresholds import (
+from brainnet.core.decision.thresholds import (
     OBJECTIVES,
     ThresholdResult,
     apply_thresholds,

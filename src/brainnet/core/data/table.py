@@ -23,7 +23,7 @@ from xml.etree import ElementTree
 import arff
 import numpy as np
 
-from brainnet.core.dataset import Dataset, LabelSpec
+from brainnet.core.data.dataset import Dataset, LabelSpec
 from brainnet.core.errors import UserInputError
 
 MISSING_TOKENS = ("", "?", "na", "nan", "null")  # compared lower-cased and stripped
@@ -87,7 +87,9 @@ def read_table(
                 f"the built-in dataset {source!r} comes with its labels; received label options "
                 f"{_given_options(spec)}. Drop them, or pass the path of your own file."
             )
-        from brainnet.core import datasets  # lazy: datasets imports this module
+        from brainnet.core.data import (
+            builtin_tables as datasets,
+        )  # lazy: datasets imports this module
 
         return datasets.load_builtin(
             source, split, known_features=known_features, known_labels=known_labels
@@ -104,7 +106,7 @@ def read_table(
 
 
 def _is_builtin(source: str) -> bool:
-    from brainnet.core import datasets  # lazy: datasets imports this module
+    from brainnet.core.data import builtin_tables as datasets  # lazy: datasets imports this module
 
     return source in datasets.DATASETS and not Path(source).is_file()
 
@@ -121,7 +123,7 @@ def _check_path(path: Path) -> None:
         )
     if path.exists():
         return
-    from brainnet.core import datasets  # lazy: datasets imports this module
+    from brainnet.core.data import builtin_tables as datasets  # lazy: datasets imports this module
 
     message = f"file not found: {path}."
     names = datasets.builtin_names()

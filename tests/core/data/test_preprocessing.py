@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from brainnet.core.errors import UserInputError
-from brainnet.core.preprocessing import FeatureScaler
+from brainnet.core.data.preprocessing import FeatureScaler
 
 NAMES = ["a", "b", "c"]
 

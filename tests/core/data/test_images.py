@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from brainnet.core.errors import BadImageError, UserInputError
-from brainnet.core.images import (
+from brainnet.core.data.images import (
     ImageSet,
     check_files,
     decode_image,

@@ -1,4 +1,4 @@
-"""brainnet.core.metrics against scikit-learn on random inputs, by hand, and on bad input."""
+"""brainnet.core.decision.metrics against scikit-learn on random inputs, by hand, and on bad input."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from sklearn import metrics as sk
 
-from brainnet.core import metrics
+from brainnet.core.decision import metrics
 from brainnet.core.errors import UserInputError
 
 SEEDS = range(30)

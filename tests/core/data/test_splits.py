@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from brainnet.core.errors import UserInputError
-from brainnet.core.splits import multilabel_split, random_split
+from brainnet.core.data.splits import multilabel_split, random_split
 
 
 def _correlated_labels(n=600, L=8, seed=0):
@@ -45,7 +45,7 @@ def test_too_few_rows_is_a_clear_error():
 
 
 def test_kfold_partitions_the_rows_and_is_stratified():
-    from brainnet.core.splits import multilabel_kfold
+    from brainnet.core.data.splits import multilabel_kfold
 
     Y = _correlated_labels(n=500)
     folds = multilabel_kfold(Y, 5, seed=0)
