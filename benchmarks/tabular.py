@@ -58,11 +58,11 @@ from sklearn.preprocessing import StandardScaler
 
 import brainnet
 from brainnet.cli.report import _LABELS, data_summary
-from brainnet.core.decision import metrics
-from brainnet.core.data.dataset import Dataset
 from brainnet.core.data.builtin_tables import DATASETS, load_builtin
-from brainnet.core.files import atomic_write_text
+from brainnet.core.data.dataset import Dataset
+from brainnet.core.decision import metrics
 from brainnet.core.decision.thresholds import apply_thresholds
+from brainnet.core.files import atomic_write_text
 
 METHODS = {
     "brainnet": "brainnet",

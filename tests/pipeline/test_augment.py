@@ -4,8 +4,8 @@ import torch
 from torchvision.transforms import v2
 from torchvision.transforms.v2 import functional as F
 
-from brainnet.core.errors import UserInputError
 from brainnet.core.data.images import ImageSet
+from brainnet.core.errors import UserInputError
 from brainnet.pipeline.augment import build_transform, image_stats
 
 MEAN, STD = (0.4, 0.5, 0.6), (0.2, 0.25, 0.3)

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from sklearn.base import clone
 
-from brainnet.core.errors import ModelFormatError, UserInputError
 from brainnet.core.decision.metrics import METRIC_KEYS
+from brainnet.core.errors import ModelFormatError, UserInputError
 from brainnet.pipeline.estimator import MultiLabelMLP, load
 from tests.conftest import FAST
 

@@ -5,8 +5,8 @@ import pytest
 import torch
 from PIL import Image
 
-from brainnet.core.errors import BadImageError
 from brainnet.core.data.images import ImageSet
+from brainnet.core.errors import BadImageError
 from brainnet.pipeline.augment import build_transform
 from brainnet.pipeline.image_data import (
     BadItem,

@@ -8,9 +8,9 @@ from PIL import Image
 from sklearn.base import clone
 
 import brainnet
-from brainnet.core.errors import BadImageError, UserInputError
 from brainnet.core.data.images import ImageSet
 from brainnet.core.decision.metrics import average_precision
+from brainnet.core.errors import BadImageError, UserInputError
 from brainnet.pipeline.image_estimator import MultiLabelImageClassifier
 
 FAST = {"image_size": 24, "epochs": 3, "patience": 3, "batch_size": 16, "lr": 3e-3}

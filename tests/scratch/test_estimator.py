@@ -7,8 +7,8 @@ import pytest
 from sklearn.base import clone
 
 import brainnet
-from brainnet.core.errors import UserInputError
 from brainnet.core.decision.metrics import average_precision
+from brainnet.core.errors import UserInputError
 from brainnet.scratch import Sequential
 from brainnet.scratch.estimator import ScratchMultiLabelMLP, build_network
 from tests.conftest import FAST

@@ -176,8 +176,8 @@ def _read_images(source: str, args: argparse.Namespace, split: str, defaults: di
 def cmd_train(args: argparse.Namespace) -> int:
     from brainnet.cli.report import data_summary, print_notes
     from brainnet.core.data.builtin_tables import DATASETS
-    from brainnet.core.files import check_writable_target
     from brainnet.core.data.table import read_table
+    from brainnet.core.files import check_writable_target
 
     if _is_images(args.data, args):
         return _train_images(args)
@@ -246,8 +246,8 @@ def _fit_and_report(args, model, train, test, published=None, **fit_options) -> 
 
 
 def _train_images(args: argparse.Namespace) -> int:
-    from brainnet.core.files import check_writable_target
     from brainnet.core.data.builtin_images import IMAGE_DATASETS
+    from brainnet.core.files import check_writable_target
     from brainnet.pipeline.image_estimator import MultiLabelImageClassifier
 
     if args.engine != "torch":
@@ -336,8 +336,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def cmd_predict(args: argparse.Namespace) -> int:
     from brainnet.core.data.dataset import LabelSpec
-    from brainnet.core.files import check_writable_target
     from brainnet.core.data.table import read_table
+    from brainnet.core.files import check_writable_target
 
     if args.out:
         check_writable_target(Path(args.out), force=args.force)
@@ -476,8 +476,8 @@ def _predictions_table(records: list[dict], key: str, top_k: int | None):
 def cmd_datasets(args: argparse.Namespace) -> int:
     from rich.table import Table
 
-    from brainnet.core.data.builtin_tables import DATASETS
     from brainnet.core.data.builtin_images import IMAGE_DATASETS
+    from brainnet.core.data.builtin_tables import DATASETS
 
     table = Table(
         title="built-in datasets (shipped or generated inside brainnet; nothing is downloaded)"

@@ -27,14 +27,14 @@ from typing import Any, ClassVar
 import numpy as np
 from sklearn.base import BaseEstimator
 
-from brainnet.core.decision import metrics
 from brainnet.core.config import TrainConfig
 from brainnet.core.data.dataset import Dataset, LabelSpec
-from brainnet.core.errors import ModelFormatError, UserInputError
-from brainnet.core.model_dir import load_model_dir, save_model_dir
 from brainnet.core.data.preprocessing import FeatureScaler
 from brainnet.core.data.splits import multilabel_kfold, multilabel_split
+from brainnet.core.decision import metrics
 from brainnet.core.decision.thresholds import ThresholdResult, apply_thresholds, tune_thresholds
+from brainnet.core.errors import ModelFormatError, UserInputError
+from brainnet.core.model_dir import load_model_dir, save_model_dir
 
 POS_WEIGHT_CAP = 30.0
 

@@ -17,16 +17,16 @@ from typing import Any
 
 import numpy as np
 
-from brainnet.core.decision import metrics
 from brainnet.core.config import ImageTrainConfig
+from brainnet.core.data.images import ImageSet
+from brainnet.core.data.splits import multilabel_split
+from brainnet.core.decision import metrics
 from brainnet.core.errors import ModelFormatError, UserInputError
 from brainnet.core.estimator import (
     ConfiguredEstimator,
     label_notes,
 )
-from brainnet.core.data.images import ImageSet
 from brainnet.core.model_dir import load_model_dir, save_model_dir
-from brainnet.core.data.splits import multilabel_split
 
 MODEL_KIND = "multilabel_image"
 EVAL_BATCH = 64

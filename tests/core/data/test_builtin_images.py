@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from brainnet.core.errors import UserInputError
 from brainnet.core.data.builtin_images import (
     DIGIT_LABELS,
     IMAGE_DATASETS,
@@ -16,6 +15,7 @@ from brainnet.core.data.builtin_images import (
     make_digits_mosaic,
     make_shapes,
 )
+from brainnet.core.errors import UserInputError
 
 
 def test_shapes_are_deterministic_multi_label_colour_images():

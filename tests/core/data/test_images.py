@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from brainnet.core.errors import BadImageError, UserInputError
 from brainnet.core.data.images import (
     ImageSet,
     check_files,
@@ -20,6 +19,7 @@ from brainnet.core.data.images import (
     read_images,
     read_manifest,
 )
+from brainnet.core.errors import BadImageError, UserInputError
 
 RED, BLUE = (255, 0, 0), (0, 0, 255)
 

@@ -3,8 +3,8 @@ import json
 import numpy as np
 import pytest
 
-from brainnet.core.errors import UserInputError
 from brainnet.core.data.preprocessing import FeatureScaler
+from brainnet.core.errors import UserInputError
 
 NAMES = ["a", "b", "c"]
 

@@ -3,8 +3,8 @@ import itertools
 import numpy as np
 import pytest
 
-from brainnet.core.errors import UserInputError
 from brainnet.core.data.splits import multilabel_split, random_split
+from brainnet.core.errors import UserInputError
 
 
 def _correlated_labels(n=600, L=8, seed=0):

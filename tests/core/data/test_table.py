@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from brainnet.core.data.dataset import LabelSpec
-from brainnet.core.errors import UserInputError
 from brainnet.core.data.table import read_table
+from brainnet.core.errors import UserInputError
 
 CSV = "f1,a,f2,b\n1.5,1,2,0\n3,0,4,1\n5,1,6,1\n"
 

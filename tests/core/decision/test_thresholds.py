@@ -7,7 +7,6 @@ import pytest
 from sklearn.metrics import f1_score, hamming_loss
 
 from brainnet.core.decision import thresholds as th
-from brainnet.core.errors import UserInputError
 from brainnet.core.decision.thresholds import (
     OBJECTIVES,
     ThresholdResult,
@@ -15,6 +14,7 @@ from brainnet.core.decision.thresholds import (
     objective_score,
     tune_thresholds,
 )
+from brainnet.core.errors import UserInputError
 
 NAMES = OBJECTIVES.names()
 EXACT = {"shrinkage": 0.0, "min_positives": 0}

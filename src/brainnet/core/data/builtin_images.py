@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageDraw
 
-from brainnet.core.errors import UserInputError
 from brainnet.core.data.images import ImageSet
+from brainnet.core.errors import UserInputError
 from brainnet.core.registry import Registry
 
 SPLITS = ("train", "test")

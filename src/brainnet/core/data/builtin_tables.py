@@ -9,9 +9,9 @@ from importlib import resources
 from pathlib import Path
 
 from brainnet.core.data.dataset import Dataset, LabelSpec
+from brainnet.core.data.table import read_table
 from brainnet.core.errors import UserInputError
 from brainnet.core.registry import Registry
-from brainnet.core.data.table import read_table
 
 SPLITS = ("train", "test")
 MADJAROV_2012 = (

@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from brainnet.core.errors import BadImageError, UserInputError
 from brainnet.core.data.table import _read_text, multi_hot
+from brainnet.core.errors import BadImageError, UserInputError
 
 SPLIT_NAMES = ("train", "val", "test")
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp")
