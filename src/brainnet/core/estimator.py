@@ -38,20 +38,6 @@ from brainnet.core.model_dir import load_model_dir, save_model_dir
 
 POS_WEIGHT_CAP = 30.0
 
-# early-stopping monitor name -> (function of (Y, P) with P probabilities, mode)
-MONITORS: dict[str, tuple[Callable[[np.ndarray, np.ndarray], float], str]] = {
-    "average_precision": (metrics.average_precision, "max"),
-    "macro_auc": (metrics.macro_auc, "max"),
-    "mean_average_precision": (metrics.mean_average_precision, "max"),
-    "micro_f1": (lambda Y, P: metrics.micro_f1(Y, (P >= 0.5).astype(np.uint8)), "max"),
-    "macro_f1": (lambda Y, P: metrics.macro_f1(Y, (P >= 0.5).astype(np.uint8)), "max"),
-}
-
-
-def monitor_mode(monitor: str) -> str:
-    """ "min" for the loss, "max" for every metric of ``MONITORS``."""
-    return "min" if monitor == "loss" else MONITORS[monitor][1]
-
 
 def pos_weights(Y: np.ndarray) -> np.ndarray:
     """``pos_weight="auto"``: negatives / positives per label, clipped to [1, POS_WEIGHT_CAP]. (L,) float64."""

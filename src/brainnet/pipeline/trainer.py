@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from brainnet.core.estimator import MONITORS
+from brainnet.core.decision.metrics import MONITORS
 from brainnet.pipeline.callbacks import Callback, StopTraining
 
 
@@ -36,7 +36,7 @@ class Trainer:
         optimizer: over ``model.parameters()``.
         epochs: upper bound on epochs.
         batch_size: rows per step; a last batch of one row is dropped (BatchNorm needs two).
-        monitor: "loss" or a metric name of ``brainnet.core.estimator.MONITORS``, computed on the validation data each epoch.
+        monitor: "loss" or a metric name of ``brainnet.core.decision.metrics.MONITORS``, computed on the validation data each epoch.
         callbacks: run in list order for every event.
         generator: the torch RNG that orders the batches (seeded by the caller).
         device: where the model and batches live.
@@ -146,7 +146,7 @@ class Trainer:
         logs = {"val_loss": val_loss}
         if self.monitor != "loss":
             P = torch.sigmoid(logits).numpy().astype(np.float64)
-            logs[f"val_{self.monitor}"] = float(MONITORS[self.monitor][0](Y_val, P))
+            logs[f"val_{self.monitor}"] = float(MONITORS.get(self.monitor).fn(Y_val, P))
         return logs
 
 
@@ -165,7 +165,7 @@ def build_trainer(
     """The Trainer both estimators use: BCE on logits (``pos_weight="auto"`` from ``labels``), AdamW over the
     trainable parameters, early stopping on ``cfg.monitor``, a checkpoint when ``save`` is given, a progress bar
     when ``verbose``."""
-    from brainnet.core.estimator import monitor_mode, pos_weights
+    from brainnet.core.estimator import pos_weights
     from brainnet.pipeline.callbacks import Checkpoint, EarlyStopping, ProgressBar
 
     pos_weight = None
@@ -174,7 +174,7 @@ def build_trainer(
     trainable = [p for p in model.parameters() if p.requires_grad]
     monitor_key = "val_loss" if cfg.monitor == "loss" else f"val_{cfg.monitor}"
     callbacks: list[Callback] = [
-        EarlyStopping(monitor_key, monitor_mode(cfg.monitor), cfg.patience)
+        EarlyStopping(monitor_key, MONITORS.get(cfg.monitor).mode, cfg.patience)
     ]
     if save is not None:
         callbacks.append(Checkpoint(save))

@@ -16,12 +16,11 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from brainnet.core.config import TrainConfig
+from brainnet.core.decision.metrics import MONITORS
 from brainnet.core.errors import UserInputError
 from brainnet.core.estimator import (
-    MONITORS,
     FitResult,
     MultiLabelEstimator,
-    monitor_mode,
     pos_weights,
 )
 from brainnet.scratch.callbacks import Callback, StopTraining
@@ -65,7 +64,7 @@ class _KeepBest(Callback):
 
     def __init__(self, Z_val, Y_val, monitor: str, patience: int, save, log) -> None:
         self.Z_val, self.Y_val, self.monitor, self.patience = Z_val, Y_val, monitor, patience
-        self.mode, self.save, self.log = monitor_mode(monitor), save, log
+        self.mode, self.save, self.log = MONITORS.get(monitor).mode, save, log
         self.best_value, self.best_epoch, self.best_arrays = None, None, None
         self.stop_reason = ""
         self.history: list[dict[str, float]] = []
@@ -76,7 +75,7 @@ class _KeepBest(Callback):
         row["val_loss"] = float(BCEWithLogits()(logits, self.Y_val.astype(np.float64)))
         if self.monitor != "loss":
             P = 1.0 / (1.0 + np.exp(-logits))
-            row[f"val_{self.monitor}"] = float(MONITORS[self.monitor][0](self.Y_val, P))
+            row[f"val_{self.monitor}"] = float(MONITORS.get(self.monitor).fn(self.Y_val, P))
         self.history.append(row)
         value = row["val_loss" if self.monitor == "loss" else f"val_{self.monitor}"]
         better = self.best_value is None or (

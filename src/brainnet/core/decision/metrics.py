@@ -35,9 +35,13 @@ References:
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import numpy as np
 
 from brainnet.core.errors import UserInputError
+from brainnet.core.registry import Registry
 
 METRIC_KEYS: tuple[str, ...] = (
     "hamming_loss",
@@ -641,3 +645,31 @@ def evaluate(Y: object, S: object, Yhat: object) -> dict[str, float | int]:
     }
     assert tuple(values) == METRIC_KEYS
     return {**values, "n_samples": int(Y.shape[0]), "n_labels": int(Y.shape[1])}
+
+
+@dataclass(frozen=True)
+class Monitor:
+    """A validation quantity early stopping can watch: ``fn(Y, P)`` of (n, L) labels and probabilities, or the
+    validation loss (``fn`` None); ``mode`` "max" or "min"."""
+
+    name: str
+    mode: str
+    fn: Callable[[np.ndarray, np.ndarray], float] | None = None
+
+    @property
+    def key(self) -> str:
+        """The key of the per-epoch logs: "val_<name>"."""
+        return f"val_{self.name}"
+
+
+# what early stopping may watch; the CLI's --monitor choices come from here
+MONITORS: Registry[Monitor] = Registry("monitor")
+for _monitor in (
+    Monitor("loss", "min"),
+    Monitor("average_precision", "max", average_precision),
+    Monitor("micro_f1", "max", lambda Y, P: micro_f1(Y, (P >= 0.5).astype(np.uint8))),
+    Monitor("macro_f1", "max", lambda Y, P: macro_f1(Y, (P >= 0.5).astype(np.uint8))),
+    Monitor("macro_auc", "max", macro_auc),
+    Monitor("mean_average_precision", "max", mean_average_precision),
+):
+    MONITORS.register(_monitor.name)(_monitor)
