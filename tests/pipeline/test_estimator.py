@@ -136,7 +136,11 @@ def test_checkpoint_is_a_loadable_model(toy_data, tmp_path):
         (np.ones((5, 2)), np.ones((4, 2)), "same number of rows"),
         (np.ones((1, 2)), np.ones((1, 2)), "at least 2 rows"),
         (np.ones(5), np.ones((5, 2)), "X must be 2-D"),
-        (np.full((5, 2), np.inf), np.ones((5, 2)), "infinite values"),
+        (
+            np.full((5, 2), np.inf),
+            np.ones((5, 2)),
+            "infinite value \\(inf\\) in column .f0., row 1",
+        ),
         (np.ones((5, 2)), np.ones((5, 0)), "at least one label column"),
     ],
 )

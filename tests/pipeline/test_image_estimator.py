@@ -46,8 +46,8 @@ def test_learns_and_honours_the_contract(fitted):
     result = fitted.evaluate(test)
     assert result["n_samples"] == 60 and result["micro_f1"] > 0.8
     assert (
-        fitted.training_["best_epoch"] >= 1
-        and len(fitted.history_) == fitted.training_["epochs_run"]
+        fitted.training_[0]["best_epoch"] >= 1
+        and len(fitted.history_[0]) == fitted.training_[0]["epochs_run"]
     )
     assert len(fitted.mean_) == 3 and len(fitted.std_) == 3
 
@@ -106,7 +106,7 @@ def test_one_bad_file_never_kills_training(tmp_path):
     P, bad = est.predict_images([paths[0], truncated, text, tmp_path / "missing.png"])
     assert sorted(bad) == [1, 2, 3] and np.isfinite(P[0]).all() and np.isnan(P[1:]).all()
     assert "truncated" in bad[1] or "corrupt" in bad[1]
-    with pytest.raises(UserInputError, match="3 of 4 images could not be read"):
+    with pytest.raises(UserInputError, match="3 of 4 inputs could not be read"):
         est.predict_proba([paths[0], truncated, text, tmp_path / "missing.png"])
 
 
@@ -149,7 +149,7 @@ def test_ctrl_c_keeps_the_best_epoch_and_before_the_first_epoch_keeps_nothing(mo
 
     monkeypatch.setattr(Trainer, "_train_epoch", interrupt_at_epoch_3)
     est = MultiLabelImageClassifier(**{**FAST, "epochs": 5}).fit(colour_images(48))
-    assert est.interrupted_ and est.training_["epochs_run"] == 3
+    assert est.interrupted_ and est.training_[0]["epochs_run"] == 3
     assert any("interrupted (Ctrl-C) during epoch 3" in note for note in est.notes_)
 
     monkeypatch.setattr(

@@ -25,10 +25,12 @@ from brainnet.cli.options import (
 from brainnet.core.errors import UserInputError
 
 EXIT_USER_ERROR = 2
-# --engine NAME -> (module, estimator class)
-ENGINES = {
-    "torch": ("brainnet.pipeline.estimator", "MultiLabelMLP"),
-    "scratch": ("brainnet.scratch.estimator", "ScratchMultiLabelMLP"),
+ENGINES = ("torch", "scratch")
+# (kind of data, engine) -> (module, preset of the one estimator)
+ESTIMATORS = {
+    ("table", "torch"): ("brainnet.pipeline.estimator", "MultiLabelMLP"),
+    ("table", "scratch"): ("brainnet.scratch.estimator", "ScratchMultiLabelMLP"),
+    ("images", "torch"): ("brainnet.pipeline.image_estimator", "MultiLabelImageClassifier"),
 }
 
 
@@ -66,10 +68,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument(
         "--engine",
-        choices=tuple(ENGINES),
+        choices=ENGINES,
         default="torch",
-        help="torch: the PyTorch MLP (default; uses a GPU when present); scratch: the same MLP on the "
-        "hand-written NumPy engine (brainnet.scratch)",
+        help="torch: PyTorch (default; uses a GPU when present); scratch: the same MLP on the "
+        "hand-written NumPy engine (brainnet.scratch; tables only)",
     )
     add_data_options(p)
     add_config_options(p)
@@ -83,7 +85,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="a table, an image manifest or folder, or a built-in name (its test split)",
     )
     p.add_argument(
-        "--split", choices=("train", "test"), default="test", help="split of a built-in dataset"
+        "--split",
+        choices=("train", "val", "test", "all"),
+        help="which rows to score: a built-in's split (default test), or a manifest's split column "
+        "(default: its test rows when it has some, else all rows)",
     )
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     add_data_options(p)
@@ -154,39 +159,59 @@ def _is_images(data: str, args: argparse.Namespace) -> bool:
     return data in IMAGE_DATASETS or is_image_source(data, getattr(args, "path_column", None))
 
 
-def _read_images(source: str, args: argparse.Namespace, split: str, defaults: dict | None = None):
-    """An ImageSet from a built-in name (its ``split``), a folder or a manifest (reading options, else
-    ``defaults``: how the model's training manifest was read)."""
+def _read_images(source: str, args: argparse.Namespace, split: str, remembered: dict | None = None):
+    """An ImageSet from a built-in name (its ``split``), a folder or a manifest (the reading options given,
+    else ``remembered`` ones where they fit the file: how the model's training manifest was read)."""
     from brainnet.core.data.builtin_images import IMAGE_DATASETS, load_image_dataset
     from brainnet.core.data.images import read_images
 
     if source in IMAGE_DATASETS:
         return load_image_dataset(source, split)
-    options = manifest_options_from_args(args)
-    if (
-        not options
-        and defaults
-        and defaults.get("kind") == "manifest"
-        and not Path(source).is_dir()
-    ):
-        options = {k: v for k, v in defaults.items() if k != "kind"}
-    return read_images(source, **options)
+    return read_images(source, remembered=remembered, **manifest_options_from_args(args))
+
+
+def _estimator_class(kind: str, engine: str):
+    if (kind, engine) not in ESTIMATORS:
+        engines = [e for k, e in ESTIMATORS if k == kind]
+        raise UserInputError(
+            f"--engine {engine} does not train {kind}; engines for {kind}: {', '.join(engines)}."
+        )
+    module, name = ESTIMATORS[(kind, engine)]
+    return getattr(importlib.import_module(module), name)
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    from brainnet.core.files import check_writable_target
+
+    kind = "images" if _is_images(args.data, args) else "table"
+    estimator = _estimator_class(kind, args.engine)
+    read = _training_images if kind == "images" else _training_table
+    preset, published = _builtin_extras(args.data, kind, args)
+    config = config_from_args(args, "images" if kind == "images" else "tables", preset)
+    check_writable_target(Path(args.out), force=args.force, what="model directory")
+    train, test, fit_options = read(args)
+    model = estimator.from_config(config)
+    return _fit_and_report(args, model, train, test, published, **fit_options)
+
+
+def _builtin_extras(data: str, kind: str, args: argparse.Namespace):
+    """(training preset, best published metrics) of a built-in dataset; (None, None) otherwise."""
+    from brainnet.core.data.builtin_images import IMAGE_DATASETS
+    from brainnet.core.data.builtin_tables import DATASETS
+
+    if kind == "images":
+        return (IMAGE_DATASETS.get(data).preset if data in IMAGE_DATASETS else None), None
+    published = DATASETS.get(data).published if data in DATASETS and args.test is None else None
+    return None, published
+
+
+def _training_table(args: argparse.Namespace):
+    """(train, test or None, fit options) for a table: its test split for built-ins, else --test."""
     from brainnet.cli.report import data_summary, print_notes
     from brainnet.core.data.builtin_tables import DATASETS
     from brainnet.core.data.table import read_table
-    from brainnet.core.files import check_writable_target
 
-    if _is_images(args.data, args):
-        return _train_images(args)
-    config = config_from_args(args)
     spec = label_spec_from_args(args)
-    out = Path(args.out)
-    check_writable_target(out, force=args.force, what="model directory")
-    err = _console(stderr=True)
-
     train = read_table(args.data, spec, split="train")
     test = None
     test_source = args.test or (args.data if args.data in DATASETS else None)
@@ -198,67 +223,18 @@ def cmd_train(args: argparse.Namespace) -> int:
             known_features=train.feature_names,
             known_labels=train.label_names,
         )
-    err.print(data_summary(train))
-    if test is not None:
-        err.print(data_summary(test))
+    err = _console(stderr=True)
+    for data in (train, test):
+        if data is not None:
+            err.print(data_summary(data))
     print_notes(err, train.notes + (test.notes if test else []))
-
-    module, name = ENGINES[args.engine]
-    estimator = getattr(importlib.import_module(module), name)
-    model = estimator.from_config(config)
-    published = (
-        DATASETS.get(args.data).published if args.data in DATASETS and args.test is None else None
-    )
-    return _fit_and_report(args, model, train, test, published, label_spec=spec)
+    return train, test, {"label_spec": spec}
 
 
-def _fit_and_report(args, model, train, test, published=None, **fit_options) -> int:
-    """Fit with a checkpoint beside --out, save, print the notes, the summary and the metric tables."""
-    from brainnet.cli.report import metrics_table, print_notes
-
-    out = Path(args.out)
-    checkpoint = out.with_name(out.name + ".checkpoint")
-    model.fit(train, verbose=not args.quiet, checkpoint=checkpoint, **fit_options)
-    model.save(out, force=args.force)
-    _remove_checkpoint(checkpoint)
-    err = _console(stderr=True)
-    print_notes(err, model.notes_)
-    t = model.thresholds_
-    if hasattr(model, "models_"):
-        what = f"{model.engine} engine: {len(model.models_)} model(s)"
-    else:
-        epochs = f"{model.training_['epochs_run']} epochs, best {model.training_['best_epoch']}"
-        what = f"{model.model}, {model.image_size} px: {epochs}"
-    err.print(
-        f"saved {out}/ ({what}) in {model.fit_seconds_:.1f} s; validation: {model.validation_}; "
-        f"thresholds tuned for {t.objective} on {model.n_val_} examples "
-        f"({t.score_at_half:.4f} at 0.5 -> {t.score:.4f})"
-    )
-    columns = {"validation": model.val_metrics_}
-    if test is not None:
-        columns["test"] = model.evaluate(test)
-    if args.json:
-        print(json.dumps(columns.get("test", model.val_metrics_)))
-        return 0
-    title = f"brainnet train {args.data}"
-    _console().print(metrics_table(columns, published=published, title=title))
-    return 0
-
-
-def _train_images(args: argparse.Namespace) -> int:
+def _training_images(args: argparse.Namespace):
+    """(train, test or None, fit options) for images: a built-in's test split, --test, or the test rows of
+    the data's own split column."""
     from brainnet.core.data.builtin_images import IMAGE_DATASETS
-    from brainnet.core.files import check_writable_target
-    from brainnet.pipeline.image_estimator import MultiLabelImageClassifier
-
-    if args.engine != "torch":
-        raise UserInputError(
-            f"--engine {args.engine} trains tables only; image models run on PyTorch. Drop --engine."
-        )
-    preset = IMAGE_DATASETS.get(args.data).preset if args.data in IMAGE_DATASETS else None
-    config = config_from_args(args, "images", preset)
-    out = Path(args.out)
-    check_writable_target(out, force=args.force, what="model directory")
-    err = _console(stderr=True)
 
     train = _read_images(args.data, args, "train")
     test = None
@@ -268,11 +244,34 @@ def _train_images(args: argparse.Namespace) -> int:
         test = _read_images(args.data, args, "test")
     elif train.split is not None and len(train.split_indices("test")):
         test = train.subset(train.split_indices("test"))
+    err = _console(stderr=True)
     err.print(train.describe())
-    if test is not None and test is not train:
+    if test is not None:
         err.print(f"test: {len(test)} images")
+    return train, test, {}
 
-    return _fit_and_report(args, MultiLabelImageClassifier.from_config(config), train, test)
+
+def _fit_and_report(args, model, train, test, published=None, **fit_options) -> int:
+    """Fit with a checkpoint beside --out, save, print the notes, the summary and the metric tables."""
+    from brainnet.cli.report import metrics_table, print_notes, training_summary
+
+    out = Path(args.out)
+    checkpoint = out.with_name(out.name + ".checkpoint")
+    model.fit(train, verbose=not args.quiet, checkpoint=checkpoint, **fit_options)
+    model.save(out, force=args.force)
+    _remove_checkpoint(checkpoint)
+    err = _console(stderr=True)
+    print_notes(err, model.notes_)
+    err.print(training_summary(model, out))
+    columns = {"validation": model.val_metrics_}
+    if test is not None:
+        columns["test"] = model.evaluate(test)
+    if args.json:
+        print(json.dumps(columns.get("test", model.val_metrics_)))
+        return 0
+    title = f"brainnet train {args.data}"
+    _console().print(metrics_table(columns, published=published, title=title))
+    return 0
 
 
 def _remove_checkpoint(path: Path) -> None:
@@ -285,12 +284,13 @@ def _remove_checkpoint(path: Path) -> None:
 
 
 def _load_classifier(path: str):
-    """A saved multi-label classifier of any engine; another kind of model directory is a user error."""
+    """A saved multi-label classifier of any engine and data; another kind of model directory is a user
+    error."""
     import brainnet
     from brainnet.core.estimator import MultiLabelEstimator
 
     model = brainnet.load(path)
-    if not isinstance(model, MultiLabelEstimator) and not _is_image_model(model):
+    if not isinstance(model, MultiLabelEstimator):
         raise UserInputError(
             f"{path!r} holds a {type(model).__name__}, not a multi-label classifier; evaluate and predict "
             "read models written by `brainnet train` (or an estimator's save)."
@@ -298,45 +298,64 @@ def _load_classifier(path: str):
     return model
 
 
-def _is_image_model(model: object) -> bool:
-    return type(model).__name__ == "MultiLabelImageClassifier"
-
-
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from brainnet.cli.report import metrics_table
-    from brainnet.core.data.table import read_table
 
     model = _load_classifier(args.model)
-    if _is_image_model(model):
-        images = _read_images(args.data, args, args.split, model.source_)
-        result = model.evaluate(images)
-        if args.json:
-            print(json.dumps(result))
-        else:
-            title = f"brainnet evaluate {args.model}"
-            _console().print(metrics_table({images.name or args.data: result}, title=title))
-        return 0
-    spec = label_spec_from_args(args)
-    data = read_table(
-        args.data,
-        spec if not spec.is_empty() else model.label_spec_,
-        split=args.split,
-        known_features=model.feature_names_,
-        known_labels=model.label_names_,
-    )
+    if model.recipe_.kind == "images":
+        data, scored = _evaluation_images(model, args)
+    else:
+        data, scored = _evaluation_table(model, args)
     result = model.evaluate(data)
     if args.json:
         print(json.dumps(result))
-    else:
-        _console().print(
-            metrics_table({data.name or args.data: result}, title=f"brainnet evaluate {args.model}")
-        )
+        return 0
+    _console(stderr=True).print(f"scored {scored}")
+    title = f"brainnet evaluate {args.model}"
+    _console().print(metrics_table({getattr(data, "name", "") or args.data: result}, title=title))
     return 0
 
 
-def cmd_predict(args: argparse.Namespace) -> int:
-    from brainnet.core.data.dataset import LabelSpec
+def _evaluation_table(model, args: argparse.Namespace):
+    from brainnet.core.data.builtin_tables import DATASETS
     from brainnet.core.data.table import read_table
+
+    split = args.split or "test"
+    if split not in ("train", "test"):
+        raise UserInputError(
+            f"--split {split} applies to image manifests; a built-in table has train and test splits."
+        )
+    spec = label_spec_from_args(args)
+    data = read_table(
+        args.data,
+        spec if not spec.is_empty() else model.recipe_.label_spec,
+        split=split,
+        known_features=model.recipe_.feature_names,
+        known_labels=model.label_names_,
+    )
+    where = f"the {split} split of {args.data}" if args.data in DATASETS else f"{args.data}"
+    return data, f"{data.n_samples} rows: {where}"
+
+
+def _evaluation_images(model, args: argparse.Namespace):
+    from brainnet.core.data.builtin_images import IMAGE_DATASETS
+    from brainnet.core.data.images import select_split
+
+    if args.data in IMAGE_DATASETS:
+        split = args.split or "test"
+        if split not in ("train", "test"):
+            raise UserInputError(
+                f"{args.data} has train and test splits; received --split {split}."
+            )
+        images = _read_images(args.data, args, split)
+        return images, f"the {len(images)} {split} images of {args.data}"
+    images = _read_images(args.data, args, "test", model.recipe_.source)
+    return select_split(images, args.split)
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    import numpy as np
+
     from brainnet.core.files import check_writable_target
 
     if args.out:
@@ -347,27 +366,47 @@ def cmd_predict(args: argparse.Namespace) -> int:
     if fmt == "table" and args.out:
         raise UserInputError("--format table prints to the terminal; with --out use csv or json.")
     model = _load_classifier(args.model)
-    if _is_image_model(model):
-        return _predict_images(model, args, fmt or ("csv" if args.out else "table"))
-    if len(args.inputs) != 1:
-        raise UserInputError(
-            f"a table model predicts one CSV at a time; received {len(args.inputs)} inputs."
-        )
-    data = read_table(
-        args.inputs[0],
-        LabelSpec(),
-        known_features=model.feature_names_,
-        known_labels=model.label_names_,
-        require_labels=False,
+    images = model.recipe_.kind == "images"
+    inputs, names = _image_inputs(args.inputs) if images else _table_inputs(model, args.inputs)
+    P, bad = model.predict_with_errors(inputs)
+    err = _console(stderr=True)
+    for i, reason in bad.items():
+        err.print(f"skipped {names[i]}: {reason}")
+    if len(bad) == len(P):
+        raise UserInputError(f"none of the {len(P)} inputs could be read (see above).")
+    good = [i for i in range(len(P)) if i not in bad]
+    Yhat = np.zeros(P.shape, dtype=np.uint8)  # (n, L); the readable rows get their decisions
+    Yhat[good] = model.decide(P[good])
+    key, fmt = (
+        ("image", fmt or ("csv" if args.out else "table")) if images else ("row", fmt or "csv")
     )
-    P = model.predict_proba(data)
-    rows = [str(i) for i in range(1, len(P) + 1)]
-    _write_predictions(args, fmt or "csv", "row", rows, P, model.predict(data), model.label_names_)
+    _write_predictions(args, fmt, key, names, P, Yhat, model.label_names_, bad, args.top_k)
+    if bad:
+        err.print(f"predicted {len(good)} of {len(P)} inputs; {len(bad)} could not be read")
     return 0
 
 
-def _image_inputs(inputs: list[str]) -> list[Path]:
-    """Image paths from files, folders (recursive, sorted) and manifests, in the order given."""
+def _table_inputs(model, inputs: list[str]):
+    """(Dataset, row names) of the one CSV a table model predicts."""
+    from brainnet.core.data.dataset import LabelSpec
+    from brainnet.core.data.table import read_table
+
+    if len(inputs) != 1:
+        raise UserInputError(
+            f"a table model predicts one CSV at a time; received {len(inputs)} inputs."
+        )
+    data = read_table(
+        inputs[0],
+        LabelSpec(),
+        known_features=model.recipe_.feature_names,
+        known_labels=model.label_names_,
+        require_labels=False,
+    )
+    return data, [str(i) for i in range(1, data.n_samples + 1)]
+
+
+def _image_inputs(inputs: list[str]) -> tuple[list[Path], list[str]]:
+    """(image paths, their names) from files, folders (recursive, sorted) and manifests, in the order given."""
     from brainnet.core.data.images import IMAGE_EXTENSIONS, MANIFEST_EXTENSIONS, read_manifest
 
     paths: list[Path] = []
@@ -385,27 +424,7 @@ def _image_inputs(inputs: list[str]) -> list[Path]:
             paths += read_manifest(item, require_labels=False).paths
         else:
             paths.append(item)  # missing or unreadable files are reported per file
-    return paths
-
-
-def _predict_images(model, args: argparse.Namespace, fmt: str) -> int:
-    import numpy as np
-
-    paths = _image_inputs(args.inputs)
-    P, bad = model.predict_images(paths)
-    err = _console(stderr=True)
-    for i, reason in bad.items():
-        err.print(f"skipped {paths[i]}: {reason}")
-    if len(bad) == len(paths):
-        raise UserInputError(f"none of the {len(paths)} images could be read (see above).")
-    good = [i for i in range(len(paths)) if i not in bad]
-    Yhat = np.zeros(P.shape, dtype=np.uint8)  # (n, L); the readable rows get their decisions
-    Yhat[good] = model._decide(P[good])
-    names = [str(p) for p in paths]
-    _write_predictions(args, fmt, "image", names, P, Yhat, model.label_names_, bad, args.top_k)
-    if bad:
-        err.print(f"predicted {len(good)} of {len(paths)} images; {len(bad)} could not be read")
-    return 0
+    return paths, [str(p) for p in paths]
 
 
 def _write_predictions(args, fmt, key, names, P, Yhat, labels, bad=None, top_k=None) -> None:

@@ -67,3 +67,18 @@ def data_summary(data: Dataset) -> str:
 def print_notes(console: Console, notes: list[str]) -> None:
     for note in notes:
         console.print(f"[yellow]note:[/] {note}", highlight=False)
+
+
+def training_summary(model, out) -> str:
+    """One line on what ``brainnet train`` did: the networks, the validation rows, the thresholds."""
+    t, cfg = model.thresholds_, model.config
+    runs = model.training_
+    if len(runs) == 1:
+        what = f"{runs[0]['epochs_run']} epochs, best {runs[0]['best_epoch']}"
+    else:
+        what = f"{len(runs)} models"
+    return (
+        f"saved {out}/ ({model.engine} engine, {cfg.model if hasattr(cfg, 'model') else 'mlp'}: {what}) "
+        f"in {model.fit_seconds_:.1f} s; validation: {model.validation_}; thresholds tuned for "
+        f"{t.objective} on {model.n_val_} examples ({t.score_at_half:.4f} at 0.5 -> {t.score:.4f})"
+    )

@@ -201,6 +201,7 @@ class ImageTrainConfig(_Config):
     at_least_one: bool | None = (
         None  # give a row with no label over its threshold its top label; unset: on when every training row has a label
     )
+    n_models: int = 1  # >1: cross-fitting on n_models stratified folds
     # --- data loading
     workers: int = 0  # DataLoader worker processes (0: decode in the training process)
     cache: bool = True  # keep decoded, resized images in memory so later epochs skip decoding

@@ -1,18 +1,17 @@
-"""The multi-label estimator contract, shared by every engine (PyTorch in ``pipeline``, NumPy in ``scratch``).
+"""The one multi-label estimator: every kind of data (a ``Recipe``) on every engine (an ``Engine``).
 
-``MultiLabelEstimator`` does everything that does not depend on the engine: checking (X, Y), choosing which rows
-each model trains and early-stops on (hold-out or cross-fitting), standardising features, tuning per-label
-thresholds on out-of-fold probabilities, the metric suite, and the model directory (safetensors + JSON). An engine
-subclass writes four hooks:
+``MultiLabelEstimator`` owns everything that depends on neither: the estimator contract (scikit-learn's), the fit
+plan (a given validation set, the data's own val split, a stratified hold-out, or cross-fitting), the decision
+layer (per-label thresholds and the top-1 rule tuned on out-of-fold probabilities), the metric suite, checkpoints
+during training, Ctrl-C, and the model directory (safetensors + JSON). What differs comes from two named parts:
 
-    _fit_one(cfg, seed, Z_tr, Y_tr, Z_val, Y_val, verbose, save, desc) -> FitResult   train one model
-    _proba_one(model, Z) -> (n, L) float64                                            sigmoid of its logits
-    _tensors_of(model) -> {name: array}                                               its weights, for saving
-    _model_from(cfg, n_features, n_labels, tensors) -> model                          rebuild it when loading
+- a **recipe** per kind of input (``brainnet.core.recipe.TableRecipe``, ``brainnet.pipeline.image_recipe``):
+  checks the data, learns its statistics on the training rows, checks prediction inputs;
+- an **engine** per backend (torch in ``brainnet.pipeline.engine``, NumPy in ``brainnet.scratch.engine``): trains
+  one network on a recipe's data and returns its probabilities.
 
-The contract (scikit-learn's): ``__init__`` stores the ``TrainConfig`` fields; ``fit`` validates and learns
-``models_``, ``scaler_``, ``thresholds_``...; ``predict_proba`` gives (n, L) independent probabilities (the mean
-over the ensemble); ``predict`` applies the stored thresholds.
+A preset (``MultiLabelMLP``, ``ScratchMultiLabelMLP``, ``MultiLabelImageClassifier``) is a subclass that names
+its config, recipe and engine, and nothing else.
 """
 
 from __future__ import annotations
@@ -28,13 +27,12 @@ import numpy as np
 from sklearn.base import BaseEstimator
 
 from brainnet.core.config import TrainConfig
-from brainnet.core.data.dataset import Dataset, LabelSpec
-from brainnet.core.data.preprocessing import FeatureScaler
 from brainnet.core.data.splits import multilabel_kfold, multilabel_split
 from brainnet.core.decision import metrics
 from brainnet.core.decision.thresholds import ThresholdResult, apply_thresholds, tune_thresholds
 from brainnet.core.errors import ModelFormatError, UserInputError
 from brainnet.core.model_dir import load_model_dir, save_model_dir
+from brainnet.core.recipe import Recipe, TableRecipe
 
 POS_WEIGHT_CAP = 30.0
 
@@ -47,7 +45,7 @@ def pos_weights(Y: np.ndarray) -> np.ndarray:
 
 @dataclass
 class FitResult:
-    """What training one model produced (an engine's ``_fit_one`` returns it).
+    """What training one network produced (``Engine.fit_one`` returns it).
 
     ``best_epoch`` is None when training was interrupted before one epoch finished (no usable model).
     """
@@ -58,6 +56,7 @@ class FitResult:
     best_epoch: int | None = None
     stop_reason: str = ""
     interrupted: bool = False
+    notes: list[str] = field(default_factory=list)
 
     def summary(self, seed: int) -> dict[str, Any]:
         """What the training did, for brainnet.json."""
@@ -69,6 +68,56 @@ class FitResult:
             "stop_reason": self.stop_reason,
             **{f"best_{k}": round(v, 6) for k, v in best.items() if k != "epoch"},
         }
+
+
+@dataclass
+class Predictions:
+    """An engine's probabilities for the readable rows of some data.
+
+    Attributes:
+        P: (m, L) float64 probabilities of the m readable rows.
+        kept: (m,) their row indices in the data.
+        bad: {row: why it could not be read} for the others (images that fail to decode).
+    """
+
+    P: np.ndarray
+    kept: np.ndarray
+    bad: dict[int, str] = field(default_factory=dict)
+
+
+class Engine:
+    """The backend half of an estimator: trains one network on a recipe's data. A subclass writes the hooks."""
+
+    name: ClassVar[str] = ""  # "torch" or "scratch", shown to users and saved in brainnet.json
+
+    def check(self, cfg: Any, recipe: Recipe) -> None:
+        """Reject settings or data this engine cannot honour (UserInputError naming the option)."""
+
+    def fit_one(
+        self,
+        cfg: Any,
+        seed: int,
+        recipe: Recipe,
+        train: Any,
+        val: Any,
+        *,
+        verbose: bool,
+        save: Callable[..., None] | None,
+        desc: str,
+    ) -> FitResult:
+        """Train one network on ``train``, early-stopping on ``val``; ``save(model, info)`` checkpoints."""
+        raise NotImplementedError
+
+    def predict(self, model: Any, cfg: Any, recipe: Recipe, data: Any) -> Predictions:
+        raise NotImplementedError
+
+    def tensors_of(self, model: Any) -> dict[str, np.ndarray]:
+        raise NotImplementedError
+
+    def model_from(
+        self, cfg: Any, recipe: Recipe, n_labels: int, tensors: dict[str, np.ndarray]
+    ) -> Any:
+        raise NotImplementedError
 
 
 def _config_signature(config_class: type) -> inspect.Signature:
@@ -83,16 +132,30 @@ def _config_signature(config_class: type) -> inspect.Signature:
     )
 
 
-class ConfiguredEstimator(BaseEstimator):
-    """What every brainnet estimator shares: hyper-parameters are the fields of a typed config, and the
-    decision layer (thresholds, the top-1 rule) plus the training record saved beside the weights.
+class MultiLabelEstimator(BaseEstimator):
+    """Multi-label classifier: recipe (check, statistics) -> engine's networks -> sigmoids -> thresholds.
 
-    A subclass sets ``config_class``; its ``__init__`` then takes exactly that config's fields (scikit-learn's
-    ``get_params``/``clone`` read them from the signature), stores them, and validates nothing: ``config``
-    validates, in ``fit``.
+    Keyword arguments are the fields of ``config_class`` (same names, same defaults); ``__init__`` stores them
+    and validates nothing (``fit`` does).
+
+    Fitted attributes:
+        recipe_: the fitted data recipe (its statistics, how the data was read).
+        models_: the ``n_models`` trained networks (an ensemble when > 1; probabilities are averaged).
+        label_names_: the labels, in output order.
+        thresholds_: ThresholdResult tuned on the validation (out-of-fold) probabilities.
+        at_least_one_: whether a row with no label over its threshold gets its top label.
+        training_: per-model summary (seed, epochs run, best epoch, stop reason, best epoch's logs).
+        history_: per-model list of per-epoch logs.
+        val_metrics_: metric suite on the validation rows with the tuned thresholds.
+        validation_: which rows early stopping and the thresholds used, in words.
+        notes_: what the user should know (imputation, constant labels, skipped images, interruption).
+        interrupted_: True when Ctrl-C ended training early (the best model so far was kept).
     """
 
     config_class: ClassVar[type] = TrainConfig
+    recipe_class: ClassVar[type[Recipe]] = TableRecipe
+    engine_class: ClassVar[type[Engine]] = Engine
+    model_kind: ClassVar[str] = ""  # "kind" in brainnet.json; brainnet.load dispatches on it
 
     def __init__(self, **params: Any) -> None:
         names = self.config_class.field_names()
@@ -107,15 +170,17 @@ class ConfiguredEstimator(BaseEstimator):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        if (
-            "config_class" in cls.__dict__
-        ):  # a new config: a new __init__ whose signature lists its fields
+        if "config_class" in cls.__dict__:  # a new config: __init__'s signature lists its fields
 
             def __init__(self, **params: Any) -> None:
-                ConfiguredEstimator.__init__(self, **params)
+                MultiLabelEstimator.__init__(self, **params)
 
             __init__.__signature__ = _config_signature(cls.config_class)  # type: ignore[attr-defined]
             cls.__init__ = __init__  # type: ignore[method-assign]
+
+    @property
+    def engine(self) -> str:
+        return self.engine_class.name
 
     @classmethod
     def from_config(cls, config: Any) -> Any:
@@ -125,15 +190,101 @@ class ConfiguredEstimator(BaseEstimator):
     def config(self) -> Any:
         """The parameters as a validated config (raises UserInputError on bad values)."""
         source = f"{type(self).__name__} parameters"
-        cfg = self.config_class.from_dict(self.get_params(), source=source)
-        self._check_config(cfg)
-        return cfg
+        return self.config_class.from_dict(self.get_params(), source=source)
 
-    def _check_config(self, cfg: Any) -> None:
-        """Reject settings this engine cannot honour (UserInputError naming the option)."""
+    # ------------------------------------------------------------------ fit
+    def fit(
+        self,
+        X: Any,
+        Y: Any = None,
+        *,
+        validation: Any = None,
+        verbose: bool = False,
+        checkpoint: str | Path | None = None,
+        **reading: Any,
+    ) -> MultiLabelEstimator:
+        """Train, tune per-label thresholds on validation probabilities, keep the best weights.
 
-    def _decide(self, P: np.ndarray) -> np.ndarray:
-        return apply_thresholds(P, self.thresholds_.thresholds, at_least_one=self.at_least_one_)
+        Args:
+            X: the training data in the recipe's terms: (n, d) features or a Dataset for tables, an ImageSet
+                for images.
+            Y: (n, L) 0/1 labels when X holds none.
+            validation: explicit validation data (X_val, Y_val) or the recipe's data type. Default: the data's
+                own val split when it has one; with ``n_models == 1`` a multi-label stratified hold-out of
+                ``val_fraction``; with more, cross-fitting (model k early-stops on stratified fold k; the
+                thresholds use out-of-fold probabilities of every training row).
+            verbose: progress on stderr.
+            checkpoint: a directory where the best model so far is saved during training (crash safety).
+            reading: recipe options, e.g. ``feature_names``, ``label_names``, ``label_spec`` for tables.
+
+        Returns:
+            self.
+        """
+        cfg = self.config
+        recipe = self.recipe_class()
+        engine = self.engine_class()
+        engine.check(cfg, recipe)
+        data = recipe.training_data(X, Y, **reading)
+        if isinstance(validation, tuple):
+            validation = recipe.training_data(*validation, **_names_of(recipe, data))
+        self.recipe_ = recipe
+        self.label_names_ = recipe.label_names(data)
+        Y_train = recipe.labels(data)
+        notes = label_notes(Y_train, self.label_names_)
+
+        pool, plan, self.validation_ = fit_plan(recipe, data, validation, cfg)
+        used = np.unique(np.concatenate([tr for tr, _ in plan]))
+        notes += recipe.fit(recipe.subset(pool, used), cfg)
+        self.__dict__.update(recipe.fitted_attributes())
+        Y_pool = recipe.labels(pool)
+
+        self.models_, self.history_, self.training_ = [], [], []
+        self.interrupted_ = False
+        P_sum, n_pred = np.zeros(Y_pool.shape), np.zeros(len(Y_pool))  # out-of-fold probabilities
+        save = self._checkpoint_saver(Path(checkpoint), len(plan)) if checkpoint else None
+        start = time.perf_counter()
+        for k, (tr, va) in enumerate(plan):
+            desc = f"model {k + 1}/{len(plan)}" if len(plan) > 1 else "training"
+            val = recipe.subset(pool, va)
+            result = engine.fit_one(
+                cfg,
+                cfg.seed + k,
+                recipe,
+                recipe.subset(pool, tr),
+                val,
+                verbose=verbose,
+                save=save,
+                desc=desc,
+            )
+            notes += result.notes
+            if result.best_epoch is None:  # interrupted before one epoch finished
+                if not self.models_:
+                    raise KeyboardInterrupt
+            else:
+                self.models_.append(result.model)
+                self.history_.append(result.history)
+                self.training_.append(result.summary(cfg.seed + k))
+                pred = engine.predict(result.model, cfg, recipe, val)
+                P_sum[va[pred.kept]] += pred.P
+                n_pred[va[pred.kept]] += 1
+                if pred.bad:
+                    first = next(iter(pred.bad.values()))
+                    notes.append(f"validation: skipped {len(pred.bad)} unreadable (first: {first})")
+            if result.interrupted:
+                self.interrupted_ = True
+                notes.append(
+                    f"{result.stop_reason}; kept {len(self.models_)} model(s), the last at its best "
+                    f"epoch ({result.best_epoch})."
+                )
+                break
+        self.fit_seconds_ = time.perf_counter() - start
+        scored = n_pred > 0
+        if not scored.any():
+            raise UserInputError("none of the validation rows could be read; nothing to tune on.")
+        self._decision_layer(cfg, Y_train, Y_pool[scored], P_sum[scored] / n_pred[scored, None])
+        self.n_train_, self.n_val_ = int(len(used)), int(scored.sum())
+        self.notes_ = notes
+        return self
 
     def _decision_layer(
         self, cfg: Any, Y_train: np.ndarray, Y_val: np.ndarray, P_val: np.ndarray
@@ -155,11 +306,125 @@ class ConfiguredEstimator(BaseEstimator):
             shrinkage=cfg.threshold_shrinkage,
             at_least_one=self.at_least_one_,
         )
-        self.val_metrics_ = metrics.evaluate(Y_val, P_val, self._decide(P_val))
+        self.val_metrics_ = metrics.evaluate(Y_val, P_val, self.decide(P_val))
 
-    def _record(self) -> dict[str, Any]:
-        """The decision layer and the training record, for brainnet.json."""
-        return {
+    def _checkpoint_saver(self, path: Path, n_planned: int) -> Callable[..., None]:
+        """save(model, info): writes the models trained so far plus ``model`` with 0.5 thresholds, a usable
+        model directory whose brainnet.json says which epoch it holds, the monitored value and when."""
+
+        def save(model: Any, info: dict[str, Any] | None = None) -> None:
+            snap = type(self)(**self.get_params())
+            L = len(self.label_names_)
+            snap.recipe_, snap.label_names_ = self.recipe_, self.label_names_
+            snap.models_ = [*self.models_, model]
+            snap.thresholds_ = ThresholdResult(
+                np.full(L, 0.5), "none", 0.5, [], float("nan"), float("nan")
+            )
+            snap.at_least_one_, snap.val_metrics_, snap.history_ = False, {}, []
+            snap.training_, snap.notes_ = (
+                list(self.training_),
+                ["checkpoint written during training"],
+            )
+            snap.interrupted_, snap.n_train_, snap.n_val_, snap.fit_seconds_ = True, 0, 0, 0.0
+            snap.validation_ = "checkpoint: thresholds not tuned yet (0.5)"
+            record = {**(info or {}), "model": len(snap.models_), "of_models": n_planned}
+            snap.save(path, force=True, status="checkpoint", checkpoint=record)
+
+        return save
+
+    # ------------------------------------------------------------------ predict
+    def predict_with_errors(self, X: Any) -> tuple[np.ndarray, dict[int, str]]:
+        """Probabilities for every row that can be read, and why the others could not.
+
+        Returns:
+            (P, bad): P is (n, L) float64 (the mean over the ensemble) with NaN rows for unreadable inputs;
+            bad maps their row to the reason.
+        """
+        self._check_fitted()
+        data = self.recipe_.inputs(X, self.label_names_)
+        return self._predict(data)
+
+    def _predict(self, data: Any) -> tuple[np.ndarray, dict[int, str]]:
+        engine, cfg = self.engine_class(), self.config
+        preds = [engine.predict(m, cfg, self.recipe_, data) for m in self.models_]
+        n = _length(data)
+        P = np.full((n, len(self.label_names_)), np.nan)
+        P[preds[0].kept] = np.mean([p.P for p in preds], axis=0)
+        return P, dict(sorted(preds[0].bad.items()))
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Inputs -> (n, L) float64 independent probabilities; an unreadable input is a UserInputError."""
+        P, bad = self.predict_with_errors(X)
+        if bad:
+            first = next(iter(bad.values()))
+            raise UserInputError(
+                f"{len(bad)} of {len(P)} inputs could not be read (first: {first}). Use "
+                "predict_with_errors to get probabilities for the others."
+            )
+        return P
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Inputs -> (n, L) uint8 label sets, using the tuned per-label thresholds."""
+        return self.decide(self.predict_proba(X))
+
+    def decide(self, P: np.ndarray) -> np.ndarray:
+        """(n, L) probabilities -> (n, L) uint8 label sets: the stored thresholds and the top-1 rule."""
+        return apply_thresholds(P, self.thresholds_.thresholds, at_least_one=self.at_least_one_)
+
+    def evaluate(self, X: Any, Y: Any = None) -> dict[str, float]:
+        """The full metric suite (``brainnet.core.decision.metrics.evaluate``) on labelled data; unreadable
+        inputs are left out (their count is returned as ``n_skipped`` when there are some)."""
+        self._check_fitted()
+        data = self.recipe_.inputs(X, self.label_names_)
+        labels = self.recipe_.labels(data) if Y is None else np.asarray(Y)
+        if labels is None:
+            raise UserInputError("evaluate needs labels; the data has none.")
+        names = self.recipe_.label_names(data) if Y is None else self.label_names_
+        if list(names) != list(self.label_names_):
+            raise UserInputError(
+                f"the data's labels {list(names)} differ from the model's {self.label_names_}; "
+                "evaluate on data labelled with the same names."
+            )
+        P, bad = self._predict(data)
+        kept = np.array([i for i in range(len(P)) if i not in bad], dtype=np.int64)
+        if len(kept) == 0:
+            raise UserInputError(f"none of the {len(P)} inputs could be read.")
+        result = metrics.evaluate(labels[kept], P[kept], self.decide(P[kept]))
+        if bad:
+            result["n_skipped"] = len(bad)
+        return result
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "models_"):
+            raise UserInputError(
+                f"this {type(self).__name__} is not fitted yet; call 'fit' first (or brainnet.load)."
+            )
+
+    # ------------------------------------------------------------------ save / load
+    def save(
+        self,
+        path: str | Path,
+        *,
+        force: bool = False,
+        status: str = "complete",
+        checkpoint: dict[str, Any] | None = None,
+    ) -> Path:
+        """Write the model directory (atomically; an existing one is replaced only with ``force``)."""
+        self._check_fitted()
+        engine = self.engine_class()
+        tensors = {
+            f"model{k}.{name}": array
+            for k, model in enumerate(self.models_)
+            for name, array in engine.tensors_of(model).items()
+        }
+        meta = {
+            "kind": self.model_kind,
+            "engine": self.engine,
+            "status": status,
+            "config": self.config.to_dict(),
+            "label_names": list(self.label_names_),
+            "n_models": len(self.models_),
+            **self.recipe_.to_meta(),
             "thresholds": self.thresholds_.to_dict(),
             "at_least_one": self.at_least_one_,
             "seed": self.seed,
@@ -172,260 +437,48 @@ class ConfiguredEstimator(BaseEstimator):
             "interrupted": bool(self.interrupted_),
             "notes": list(self.notes_),
         }
-
-    def _restore_record(self, meta: dict[str, Any], n_labels: int, where: str) -> None:
-        """The inverse of ``_record`` (KeyError/TypeError/ValueError on a damaged file)."""
-        self.thresholds_ = ThresholdResult.from_dict(meta["thresholds"])
-        self.at_least_one_ = bool(meta["at_least_one"])
-        self.val_metrics_, self.notes_ = meta["validation_metrics"], meta["notes"]
-        self.n_train_, self.n_val_ = meta["n_train"], meta["n_val"]
-        self.validation_, self.training_ = meta["validation"], meta["training"]
-        self.fit_seconds_, self.interrupted_ = meta["fit_seconds"], meta["interrupted"]
-        self.history_, self.status_ = [], meta["status"]
-        if self.thresholds_.thresholds.shape != (n_labels,):
-            raise ValueError(f"{where}: thresholds do not match the {n_labels} labels")
-
-    def _checkpoint_copy(self, n_labels: int) -> Any:
-        """A copy with the same parameters and 0.5 thresholds: what a checkpoint during training holds."""
-        snap = type(self)(**self.get_params())
-        snap.thresholds_ = ThresholdResult(
-            np.full(n_labels, 0.5), "none", 0.5, [], float("nan"), float("nan")
-        )
-        snap.at_least_one_, snap.val_metrics_, snap.history_, snap.training_ = False, {}, [], []
-        snap.notes_, snap.interrupted_ = ["checkpoint written during training"], True
-        snap.n_train_ = snap.n_val_ = 0
-        snap.validation_ = "checkpoint: thresholds not tuned yet (0.5)"
-        snap.fit_seconds_ = 0.0
-        return snap
-
-
-class MultiLabelEstimator(ConfiguredEstimator):
-    """Multi-label classifier: standardise -> engine's network -> independent sigmoids -> per-label thresholds.
-
-    Keyword arguments are the fields of ``brainnet.core.config.TrainConfig`` (same names, same defaults).
-
-    Fitted attributes:
-        models_: the ``n_models`` trained networks (an ensemble when > 1; probabilities are averaged).
-        scaler_: FeatureScaler fitted on the training rows.
-        training_: per-model summary (seed, epochs run, best epoch, stop reason, best epoch's logs).
-        thresholds_: ThresholdResult tuned on the validation (out-of-fold) probabilities.
-        at_least_one_: whether a row with no label over its threshold gets its top label.
-        feature_names_, label_names_: column names seen in ``fit``.
-        history_: per-model list of per-epoch logs.
-        val_metrics_: metric suite on the validation rows with the tuned thresholds.
-        notes_: what the user should know about the data (imputation, constant labels, interruption).
-        interrupted_: True when Ctrl-C ended training early (the best model so far was kept).
-    """
-
-    model_kind: ClassVar[str] = ""  # "kind" in brainnet.json; brainnet.load dispatches on it
-    engine: ClassVar[str] = ""  # "torch" or "scratch", shown to users
-
-    config_class = TrainConfig
-
-    # ------------------------------------------------------------------ engine hooks
-    def _fit_one(
-        self, cfg: TrainConfig, seed: int, Z_tr, Y_tr, Z_val, Y_val, verbose: bool, save, desc: str
-    ) -> FitResult:
-        raise NotImplementedError
-
-    def _proba_one(self, model: Any, Z: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
-
-    def _tensors_of(self, model: Any) -> dict[str, np.ndarray]:
-        raise NotImplementedError
-
-    @classmethod
-    def _model_from(
-        cls, cfg: TrainConfig, n_features: int, n_labels: int, tensors: dict[str, np.ndarray]
-    ) -> Any:
-        raise NotImplementedError
-
-    # ------------------------------------------------------------------ fit
-    def fit(
-        self,
-        X: np.ndarray | Dataset,
-        Y: np.ndarray | None = None,
-        *,
-        feature_names: list[str] | None = None,
-        label_names: list[str] | None = None,
-        validation: tuple[np.ndarray, np.ndarray] | None = None,
-        verbose: bool = False,
-        checkpoint: str | Path | None = None,
-        label_spec: LabelSpec | None = None,
-    ) -> MultiLabelEstimator:
-        """Train on (X, Y), tune thresholds on validation probabilities, keep the best weights.
-
-        Args:
-            X: (n, d) features (NaN = missing), or a Dataset (then Y and names come from it).
-            Y: (n, L) 0/1 labels.
-            feature_names, label_names: column names (default f0.. / l0..).
-            validation: explicit (X_val, Y_val) for early stopping and thresholds. Default: with
-                ``n_models == 1`` a multi-label stratified hold-out of ``val_fraction``; with more, cross-fitting
-                (each model early-stops on its own stratified fold; thresholds use out-of-fold probabilities).
-            verbose: show progress on stderr.
-            checkpoint: a directory where the best model so far is saved during training (crash safety).
-            label_spec: how labels were read (stored so that ``evaluate`` can read new files the same way).
-
-        Returns:
-            self.
-        """
-        cfg = self.config
-        X, Y, feature_names, label_names = check_xy(X, Y, feature_names, label_names)
-        self.feature_names_, self.label_names_ = feature_names, label_names
-        self.n_features_in_ = X.shape[1]
-        self.label_spec_ = label_spec or LabelSpec(labels=tuple(label_names))
-        notes = label_notes(Y, label_names)
-
-        X_all, Y_all, plan, self.validation_ = fit_plan(
-            X, Y, validation, cfg, feature_names, label_names
-        )
-        used = np.unique(np.concatenate([tr for tr, _ in plan]))
-        self.scaler_, scaler_notes = FeatureScaler.fit(
-            X_all[used], feature_names, impute=cfg.impute
-        )
-        notes += scaler_notes
-        Z = self.scaler_.transform(X_all, feature_names)
-
-        self.models_, self.history_, self.training_ = [], [], []
-        self.interrupted_ = False
-        P_sum, n_pred = np.zeros(Y_all.shape), np.zeros(len(Y_all))  # out-of-fold probabilities
-        save = self._checkpoint_saver(Path(checkpoint)) if checkpoint is not None else None
-        start = time.perf_counter()
-        for k, (tr, va) in enumerate(plan):
-            desc = f"model {k + 1}/{len(plan)}" if len(plan) > 1 else "training"
-            result = self._fit_one(
-                cfg, cfg.seed + k, Z[tr], Y_all[tr], Z[va], Y_all[va], verbose, save, desc
-            )
-            if result.best_epoch is None:  # interrupted before one epoch finished
-                if not self.models_:
-                    raise KeyboardInterrupt
-            else:
-                self.models_.append(result.model)
-                self.history_.append(result.history)
-                self.training_.append(result.summary(cfg.seed + k))
-                P_sum[va] += self._proba_one(result.model, Z[va])
-                n_pred[va] += 1
-            if result.interrupted:
-                self.interrupted_ = True
-                notes.append(
-                    f"{result.stop_reason}; kept {len(self.models_)} model(s), the last at its best "
-                    f"epoch ({result.best_epoch})."
-                )
-                break
-        self.fit_seconds_ = time.perf_counter() - start
-        val = n_pred > 0
-        Y_val, P_val = Y_all[val], P_sum[val] / n_pred[val, None]
-        self._decision_layer(cfg, Y, Y_val, P_val)
-        self.n_train_, self.n_val_ = int(len(used)), int(val.sum())
-        self.notes_ = notes
-        return self
-
-    def _checkpoint_saver(self, path: Path) -> Callable[[Any], None]:
-        """Returns save(model): writes the models trained so far plus ``model`` with 0.5 thresholds."""
-
-        def save(model: Any) -> None:
-            snap = self._checkpoint_copy(len(self.label_names_))
-            for name in (
-                "feature_names_",
-                "label_names_",
-                "n_features_in_",
-                "label_spec_",
-                "scaler_",
-            ):
-                setattr(snap, name, getattr(self, name))
-            snap.models_ = [*self.models_, model]
-            snap.save(path, force=True, status="checkpoint")
-
-        return save
-
-    # ------------------------------------------------------------------ predict
-    def predict_proba(self, X: np.ndarray | Dataset) -> np.ndarray:
-        """(n, d) features -> (n, L) float64 probabilities (mean over the ensemble)."""
-        self._check_fitted()
-        Z = self.scaler_.transform(self._features(X), self.feature_names_)
-        return np.mean([self._proba_one(m, Z) for m in self.models_], axis=0)
-
-    def predict(self, X: np.ndarray | Dataset) -> np.ndarray:
-        """(n, d) features -> (n, L) uint8 label sets, using the tuned per-label thresholds."""
-        return self._decide(self.predict_proba(X))
-
-    def evaluate(self, X: np.ndarray | Dataset, Y: np.ndarray | None = None) -> dict[str, float]:
-        """The full metric suite (``brainnet.core.decision.metrics.evaluate``) on labelled data."""
-        if isinstance(X, Dataset):
-            X, Y = X, X.Y
-        if Y is None:
-            raise UserInputError("evaluate needs labels; the data has none.")
-        P = self.predict_proba(X)
-        return metrics.evaluate(np.asarray(Y), P, self._decide(P))
-
-    def _features(self, X: np.ndarray | Dataset) -> np.ndarray:
-        if isinstance(X, Dataset):
-            if X.feature_names != self.feature_names_:
-                missing = [f for f in self.feature_names_ if f not in X.feature_names]
-                raise UserInputError(
-                    f"the data's feature columns do not match the model's: missing {missing[:10]}"
-                    f"{' ...' if len(missing) > 10 else ''}. Read it with the model's feature names."
-                )
-            X = X.X
-        X = np.asarray(X, dtype=np.float64)
-        if X.ndim != 2 or X.shape[1] != self.n_features_in_:
-            raise UserInputError(
-                f"expected features of shape (n, {self.n_features_in_}) as in training; received {X.shape}."
-            )
-        return X
-
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "models_"):
-            raise UserInputError(
-                f"this {type(self).__name__} is not fitted yet; call 'fit' first (or brainnet.load)."
-            )
-
-    # ------------------------------------------------------------------ save / load
-    def save(self, path: str | Path, *, force: bool = False, status: str = "complete") -> Path:
-        """Write the model directory (atomically; an existing one is replaced only with ``force``)."""
-        self._check_fitted()
-        tensors = {}
-        for k, model in enumerate(self.models_):
-            for name, array in self._tensors_of(model).items():
-                tensors[f"model{k}.{name}"] = array
-        meta = {
-            "kind": self.model_kind,
-            "engine": self.engine,
-            "status": status,
-            "config": self.config.to_dict(),
-            "feature_names": list(self.feature_names_),
-            "label_names": list(self.label_names_),
-            "label_spec": self.label_spec_.to_dict(),
-            "n_models": len(self.models_),
-            "preprocessing": self.scaler_.to_dict(),
-            **self._record(),
-        }
+        if checkpoint is not None:
+            meta["checkpoint"] = checkpoint
         return save_model_dir(path, meta, tensors, force=force)
 
     @classmethod
-    def load(cls, path: str | Path) -> MultiLabelEstimator:
-        """Load a model directory written by ``save`` (no pickle; checked for corruption)."""
+    def load(cls, path: str | Path) -> Any:
+        """Load a model directory written by ``save`` (no pickle; checked for corruption). Directories
+        written by brainnet 0.1.0 load too."""
         meta, tensors = load_model_dir(path)
         if meta.get("kind") != cls.model_kind:
             raise ModelFormatError(
                 f"{str(path)!r} holds a {meta.get('kind')!r} model; expected {cls.model_kind!r}."
             )
         try:
-            cfg = TrainConfig.from_dict(meta["config"], source=f"{path}/brainnet.json")
+            cfg = cls.config_class.from_dict(meta["config"], source=f"{path}/brainnet.json")
             est = cls.from_config(cfg)
-            est.feature_names_ = list(meta["feature_names"])
             est.label_names_ = list(meta["label_names"])
-            est.n_features_in_ = len(est.feature_names_)
-            est.label_spec_ = LabelSpec.from_dict(meta["label_spec"])
-            est.scaler_ = FeatureScaler.from_dict(meta["preprocessing"])
-            est._restore_record(meta, len(est.label_names_), str(path))
+            est.recipe_ = cls.recipe_class.from_meta(meta, cfg)
+            est.__dict__.update(est.recipe_.fitted_attributes())
+            est.thresholds_ = ThresholdResult.from_dict(meta["thresholds"])
+            est.at_least_one_ = bool(meta["at_least_one"])
+            est.val_metrics_, est.notes_ = meta["validation_metrics"], meta["notes"]
+            est.n_train_, est.n_val_ = meta["n_train"], meta["n_val"]
+            est.validation_, est.training_ = meta["validation"], meta["training"]
+            if isinstance(est.training_, dict):  # 0.1.0 image models: one summary
+                est.training_ = [est.training_]
+            est.fit_seconds_, est.interrupted_ = meta["fit_seconds"], meta["interrupted"]
+            est.history_, est.status_ = [], meta["status"]
+            est.checkpoint_ = meta.get("checkpoint")
+            L = len(est.label_names_)
+            if est.thresholds_.thresholds.shape != (L,):
+                raise ValueError(f"thresholds do not match the {L} labels")
+            engine = cls.engine_class()
+            prefixes = (
+                [f"model{k}." for k in range(int(meta["n_models"]))]
+                if "n_models" in meta
+                else ["model."]  # 0.1.0 image models: one network under "model."
+            )
             est.models_ = []
-            for k in range(int(meta["n_models"])):
-                prefix = f"model{k}."
+            for prefix in prefixes:
                 own = {n[len(prefix) :]: a for n, a in tensors.items() if n.startswith(prefix)}
-                est.models_.append(
-                    cls._model_from(cfg, est.n_features_in_, len(est.label_names_), own)
-                )
+                est.models_.append(engine.model_from(cfg, est.recipe_, L, own))
         except (KeyError, TypeError, ValueError, RuntimeError) as e:
             raise ModelFormatError(
                 f"{str(path)!r} is a damaged brainnet model ({type(e).__name__}: {e})."
@@ -434,86 +487,53 @@ class MultiLabelEstimator(ConfiguredEstimator):
 
 
 # ---------------------------------------------------------------------- helpers
-def fit_plan(X, Y, validation, cfg: TrainConfig, feature_names, label_names):
+def _names_of(recipe: Recipe, data: Any) -> dict[str, Any]:
+    """The reading options that make validation data match ``data`` (tables: the column names)."""
+    if isinstance(recipe, TableRecipe):
+        return {"feature_names": data.feature_names, "label_names": data.label_names}
+    return {}
+
+
+def _length(data: Any) -> int:
+    return len(data.X) if hasattr(data, "X") else len(data)
+
+
+def fit_plan(recipe: Recipe, data: Any, validation: Any, cfg: Any) -> tuple[Any, list, str]:
     """Which rows each model trains and early-stops on.
 
     Returns:
-        (X_all, Y_all, plan, description): plan is a list of (train_idx, val_idx) into X_all, one per model.
-        - explicit ``validation``: every model trains on X and stops on it (a seed ensemble);
+        (pool, plan, description): plan is a list of (train_idx, val_idx) into pool, one per model.
+        - explicit ``validation``: pool = data + validation; every model trains on data and stops on
+          validation (a seed ensemble when n_models > 1);
+        - the data's own split (images): train rows train, val rows stop, test rows are left out;
         - ``n_models == 1``: one multi-label stratified hold-out of ``val_fraction``;
         - ``n_models > 1``: cross-fitting: k = n_models stratified folds, model k stops on fold k, so every row
           trains k-1 models and the thresholds are tuned on out-of-fold probabilities of all rows.
     """
     if validation is not None:
-        X_val, Y_val, _, _ = check_xy(validation[0], validation[1], feature_names, label_names)
-        n, m = len(X), len(X_val)
+        names = recipe.label_names(validation)
+        if recipe.labels(validation) is None or names != recipe.label_names(data):
+            raise UserInputError(
+                "the validation data needs the same labels as the training data; received "
+                f"{names} and {recipe.label_names(data)}."
+            )
+        n, m = _length(data), _length(validation)
         plan = [(np.arange(n), np.arange(n, n + m))] * cfg.n_models
-        return (
-            np.vstack([X, X_val]),
-            np.vstack([Y, Y_val]),
-            plan,
-            f"given validation set ({m} rows)",
-        )
+        return recipe.concat(data, validation), plan, f"given validation set ({m} rows)"
+    split = recipe.split(data)
+    if split is not None:
+        train_rows, val_rows = np.flatnonzero(split == "train"), np.flatnonzero(split == "val")
+        if len(train_rows) and len(val_rows):
+            plan = [(train_rows, val_rows)] * cfg.n_models
+            return data, plan, f"the data's own val split ({len(val_rows)} rows)"
+        if len(train_rows):
+            data = recipe.subset(data, train_rows)  # train rows only; test rows stay out
+    Y = recipe.labels(data)
     if cfg.n_models == 1:
         plan = [multilabel_split(Y, cfg.val_fraction, cfg.seed)]
-        return X, Y, plan, f"stratified hold-out of {cfg.val_fraction:g} of the training rows"
+        return data, plan, f"stratified hold-out of {cfg.val_fraction:g} of the training rows"
     plan = multilabel_kfold(Y, cfg.n_models, cfg.seed)
-    return X, Y, plan, f"{cfg.n_models}-fold stratified cross-fitting (out-of-fold thresholds)"
-
-
-def check_xy(X, Y, feature_names, label_names):
-    """Validate training data: (X float64 (n, d), Y uint8 (n, L), feature names, label names)."""
-    if isinstance(X, Dataset):
-        if X.Y is None:
-            raise UserInputError(
-                f"{X.name or 'the data'} has no label columns; training needs labels."
-            )
-        X, Y, feature_names, label_names = X.X, X.Y, X.feature_names, X.label_names
-    if Y is None:
-        raise UserInputError("fit needs labels Y of shape (n_samples, n_labels); received None.")
-    try:
-        X = np.asarray(X, dtype=np.float64)
-    except (TypeError, ValueError) as e:
-        raise UserInputError(
-            f"features X must be numeric; {e}. Encode or drop non-numeric columns."
-        ) from None
-    Y = np.asarray(Y)
-    if X.ndim != 2:
-        raise UserInputError(f"X must be 2-D (n_samples, n_features); received shape {X.shape}.")
-    if Y.ndim == 1:
-        raise UserInputError(
-            f"Y must be 2-D multi-hot (n_samples, n_labels); received shape {Y.shape}. "
-            "For one label, pass Y.reshape(-1, 1)."
-        )
-    if Y.ndim != 2 or Y.shape[0] != X.shape[0]:
-        raise UserInputError(
-            f"X and Y need the same number of rows; received X {X.shape} and Y {Y.shape}."
-        )
-    if X.shape[0] < 2:
-        raise UserInputError(f"training needs at least 2 rows; received {X.shape[0]}.")
-    if Y.shape[1] < 1:
-        raise UserInputError("training needs at least one label column; received 0.")
-    if np.isinf(X).any():
-        raise UserInputError(
-            "X contains infinite values; replace them (missing values may be NaN)."
-        )
-    if not np.isin(Y, (0, 1)).all():
-        bad = Y[~np.isin(Y, (0, 1))].ravel()[0].item()
-        raise UserInputError(
-            f"labels must be 0 or 1; found {bad!r}. Encode each label as a 0/1 column."
-        )
-    feature_names = (
-        list(feature_names) if feature_names is not None else [f"f{j}" for j in range(X.shape[1])]
-    )
-    label_names = (
-        list(label_names) if label_names is not None else [f"l{j}" for j in range(Y.shape[1])]
-    )
-    if len(feature_names) != X.shape[1] or len(label_names) != Y.shape[1]:
-        raise UserInputError(
-            f"got {len(feature_names)} feature names for {X.shape[1]} columns and {len(label_names)} label "
-            f"names for {Y.shape[1]} labels; they must match."
-        )
-    return X, Y.astype(np.uint8), feature_names, label_names
+    return data, plan, f"{cfg.n_models}-fold stratified cross-fitting (out-of-fold thresholds)"
 
 
 def label_notes(Y: np.ndarray, label_names: list[str]) -> list[str]:

@@ -19,10 +19,13 @@ from brainnet.core.config import TrainConfig
 from brainnet.core.decision.metrics import MONITORS
 from brainnet.core.errors import UserInputError
 from brainnet.core.estimator import (
+    Engine,
     FitResult,
     MultiLabelEstimator,
+    Predictions,
     pos_weights,
 )
+from brainnet.core.recipe import Recipe, TableRecipe
 from brainnet.scratch.callbacks import Callback, StopTraining
 from brainnet.scratch.layers import BatchNorm, Dense, Dropout
 from brainnet.scratch.layers.activations import ACTIVATIONS, get_activation
@@ -96,18 +99,56 @@ class _KeepBest(Callback):
             assign_arrays(self.model, self.best_arrays, "the best epoch's weights")
 
 
-class ScratchMultiLabelMLP(MultiLabelEstimator):
-    """Multi-label classifier on the NumPy engine: standardise -> MLP -> sigmoids -> per-label thresholds.
+def fit_network(
+    cfg: TrainConfig, seed: int, Z_tr, Y_tr, Z_val, Y_val, *, verbose: bool, save, desc: str
+) -> FitResult:
+    """Train one NumPy MLP on standardised (n, d) features, early-stopping on the validation rows."""
+    rng = np.random.default_rng(seed)
+    model = build_network(Z_tr.shape[1], Y_tr.shape[1], cfg, rng)
+    pos_weight = pos_weights(Y_tr) if cfg.pos_weight == "auto" else None
+    model.compile(
+        AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay),
+        BCEWithLogits(pos_weight=pos_weight),
+    )
+    keep = _KeepBest(
+        Z_val.astype(np.float32), Y_val, cfg.monitor, cfg.patience, save, _logger(verbose, desc)
+    )
+    result = FitResult(model)
+    try:
+        # one BLAS thread: batches of ~64 rows are too small to split, and two threads fighting for busy
+        # cores were 4-25x slower here; it also makes the sums, and so the numbers, independent of cores
+        with threadpool_limits(limits=1, user_api="blas"):
+            model.fit(
+                Z_tr.astype(np.float32),
+                Y_tr.astype(np.float32),
+                epochs=cfg.epochs,
+                batch_size=cfg.batch_size,
+                seed=seed,
+                callbacks=[keep],
+            )
+        result.stop_reason = keep.stop_reason or f"reached the epoch limit ({cfg.epochs})"
+    except KeyboardInterrupt:
+        result.interrupted = True
+        result.stop_reason = f"interrupted (Ctrl-C) during epoch {len(keep.history) + 1}"
+    keep.restore()
+    model.eval()
+    result.history, result.epochs_run = keep.history, len(keep.history)
+    result.best_epoch = keep.best_epoch
+    keep.log(result.epochs_run, None, keep.best_value, result.best_epoch, result.stop_reason)
+    return result
 
-    Keyword arguments are the fields of ``brainnet.core.config.TrainConfig``; fitted attributes are listed on
-    ``MultiLabelEstimator``. ``models_`` holds ``brainnet.scratch.Sequential`` networks in eval mode (float32).
-    ``device`` must be "auto" or "cpu"; ``activation`` one of the engine's (relu, leaky_relu, tanh, sigmoid).
-    """
 
-    model_kind = MODEL_KIND
-    engine = "scratch"
+class ScratchEngine(Engine):
+    """The hand-written NumPy engine: tables only, on the CPU, float32, one BLAS thread while training."""
 
-    def _check_config(self, cfg: TrainConfig) -> None:
+    name = "scratch"
+
+    def check(self, cfg: TrainConfig, recipe: Recipe) -> None:
+        if recipe.kind != "table":
+            raise UserInputError(
+                f"the scratch engine trains tables only; this data is {recipe.kind}. Drop --engine "
+                "scratch (image models run on PyTorch)."
+            )
         if cfg.activation not in ACTIVATIONS or cfg.activation == "softmax":
             valid = ", ".join(n for n in ACTIVATIONS.names() if n != "softmax")
             raise UserInputError(
@@ -120,57 +161,38 @@ class ScratchMultiLabelMLP(MultiLabelEstimator):
                 "Use --device cpu (or auto), or --engine torch for a GPU."
             )
 
-    def _fit_one(
-        self, cfg: TrainConfig, seed: int, Z_tr, Y_tr, Z_val, Y_val, verbose: bool, save, desc: str
-    ) -> FitResult:
-        rng = np.random.default_rng(seed)
-        model = build_network(Z_tr.shape[1], Y_tr.shape[1], cfg, rng)
-        pos_weight = pos_weights(Y_tr) if cfg.pos_weight == "auto" else None
-        model.compile(
-            AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay),
-            BCEWithLogits(pos_weight=pos_weight),
+    def fit_one(self, cfg, seed, recipe, train, val, *, verbose, save, desc) -> FitResult:
+        Z_tr, Z_val = recipe.arrays(train), recipe.arrays(val)
+        return fit_network(
+            cfg, seed, Z_tr, train.Y, Z_val, val.Y, verbose=verbose, save=save, desc=desc
         )
-        keep = _KeepBest(
-            Z_val.astype(np.float32), Y_val, cfg.monitor, cfg.patience, save, _logger(verbose, desc)
-        )
-        result = FitResult(model)
-        try:
-            # one BLAS thread: batches of ~64 rows are too small to split, and two threads fighting for busy
-            # cores were 4-25x slower here; it also makes the sums, and so the numbers, independent of cores
-            with threadpool_limits(limits=1, user_api="blas"):
-                model.fit(
-                    Z_tr.astype(np.float32),
-                    Y_tr.astype(np.float32),
-                    epochs=cfg.epochs,
-                    batch_size=cfg.batch_size,
-                    seed=seed,
-                    callbacks=[keep],
-                )
-            result.stop_reason = keep.stop_reason or f"reached the epoch limit ({cfg.epochs})"
-        except KeyboardInterrupt:
-            result.interrupted = True
-            result.stop_reason = f"interrupted (Ctrl-C) during epoch {len(keep.history) + 1}"
-        keep.restore()
-        model.eval()
-        result.history, result.epochs_run = keep.history, len(keep.history)
-        result.best_epoch = keep.best_epoch
-        keep.log(result.epochs_run, None, keep.best_value, result.best_epoch, result.stop_reason)
-        return result
 
-    def _proba_one(self, model: Any, Z: np.ndarray) -> np.ndarray:
-        logits = model.predict(Z.astype(np.float32), batch_size=4096).astype(np.float64)
-        return 1.0 / (1.0 + np.exp(-logits))  # (n, L)
+    def predict(self, model: Any, cfg: TrainConfig, recipe: Recipe, data: Any) -> Predictions:
+        Z = recipe.arrays(data).astype(np.float32)
+        logits = model.predict(Z, batch_size=4096).astype(np.float64)
+        return Predictions(1.0 / (1.0 + np.exp(-logits)), np.arange(len(Z)))  # (n, L)
 
-    def _tensors_of(self, model: Any) -> dict[str, np.ndarray]:
+    def tensors_of(self, model: Any) -> dict[str, np.ndarray]:
         return model_arrays(model)
 
-    @classmethod
-    def _model_from(
-        cls, cfg: TrainConfig, n_features: int, n_labels: int, tensors: dict[str, np.ndarray]
-    ) -> Any:
-        model = build_network(n_features, n_labels, cfg, np.random.default_rng(0))
+    def model_from(self, cfg, recipe, n_labels: int, tensors: dict[str, np.ndarray]) -> Any:
+        model = build_network(recipe.input_shape[0], n_labels, cfg, np.random.default_rng(0))
         assign_arrays(model, tensors, "the saved network")  # a mismatch is a ModelFormatError
         return model
+
+
+class ScratchMultiLabelMLP(MultiLabelEstimator):
+    """Multi-label classifier on the NumPy engine: standardise -> MLP -> sigmoids -> per-label thresholds.
+
+    Keyword arguments are the fields of ``brainnet.core.config.TrainConfig``; fitted attributes are listed on
+    ``MultiLabelEstimator``. ``models_`` holds ``brainnet.scratch.Sequential`` networks in eval mode (float32).
+    ``device`` must be "auto" or "cpu"; ``activation`` one of the engine's (relu, leaky_relu, tanh, sigmoid).
+    """
+
+    config_class = TrainConfig
+    recipe_class = TableRecipe
+    engine_class = ScratchEngine
+    model_kind = MODEL_KIND
 
 
 def _logger(verbose: bool, desc: str):

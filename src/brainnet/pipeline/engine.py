@@ -1,0 +1,183 @@
+"""The PyTorch engine: trains one registered network on a recipe's data and gives its probabilities.
+
+Tables arrive as standardised arrays and train from in-memory tensors (``Trainer.fit``); images arrive as an
+``ImageSet`` and train from a seeded DataLoader that skips and counts unreadable files (``Trainer.run``). Both
+use the same loss, optimiser, early stopping, checkpoint and progress bar (``trainer.build_trainer``).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+
+from brainnet.core.errors import UserInputError
+from brainnet.core.estimator import Engine, FitResult, Predictions
+from brainnet.core.recipe import Recipe
+
+EVAL_BATCH = 64  # images per batch at prediction
+
+
+class TorchEngine(Engine):
+    """One network per call, on ``cfg.device`` ("auto": CUDA when present)."""
+
+    name = "torch"
+
+    def fit_one(
+        self,
+        cfg: Any,
+        seed: int,
+        recipe: Recipe,
+        train: Any,
+        val: Any,
+        *,
+        verbose: bool,
+        save: Callable[..., None] | None,
+        desc: str,
+    ) -> FitResult:
+        import torch
+
+        from brainnet.pipeline.trainer import build_trainer, fit_result
+
+        device = resolve_device(cfg.device)
+        torch.manual_seed(seed)
+        model = build_network(cfg, recipe, len(recipe.label_names(train)))
+        notes = [str(model.pretrained_report)] if getattr(model, "pretrained_report", None) else []
+        Y_tr = recipe.labels(train)
+        if recipe.kind == "table":
+            generator = torch.Generator().manual_seed(seed)
+            trainer = build_trainer(
+                model, cfg, Y_tr, device, save, verbose, desc, generator=generator
+            )
+            state = trainer.fit(recipe.arrays(train), Y_tr, recipe.arrays(val), recipe.labels(val))
+        else:
+            state, bad = self._fit_images(
+                model, cfg, seed, recipe, train, val, device, save, verbose, desc
+            )
+            notes += [f"training images (last epoch): {s}" for s in bad[-1:]]
+        result = fit_result(model.cpu().eval(), state)
+        result.notes = notes
+        return result
+
+    def _fit_images(self, model, cfg, seed, recipe, train, val, device, save, verbose, desc):
+        """Train over seeded batches of augmented images; returns (TrainState, per-epoch bad-file summaries)."""
+        from brainnet.pipeline.image_data import LoaderReport, make_loader
+        from brainnet.pipeline.trainer import build_trainer
+
+        train_data = recipe.dataset(train, cfg, train=True, fitting=True)
+        val_data = recipe.dataset(val, cfg, train=False, fitting=True)
+        loader = make_loader(
+            train_data,
+            batch_size=cfg.batch_size,
+            shuffle=True,
+            seed=seed,
+            num_workers=cfg.workers,
+            drop_last=len(train_data) > cfg.batch_size,
+        )
+        trainer = build_trainer(
+            model, cfg, train.Y, device, save, verbose, desc, batches_per_epoch=len(loader)
+        )
+        summaries: list[str] = []
+
+        def batches() -> Iterator[tuple[Any, Any]]:
+            report = LoaderReport()
+            for batch in report.track(loader):
+                yield batch.images.to(device), batch.labels.to(device)
+            # the end-of-epoch summary (rich's progress bar prints it above itself)
+            if report.n_bad:
+                summaries.append(report.summary())
+                if verbose:
+                    print(f"epoch {len(summaries)}: {report.summary()}", file=sys.stderr)
+
+        def validation() -> tuple[Any, np.ndarray]:
+            logits, kept, _ = image_logits(model, val_data, device)
+            return logits, val.Y[kept]
+
+        return trainer.run(batches, validation), summaries
+
+    def predict(self, model: Any, cfg: Any, recipe: Recipe, data: Any) -> Predictions:
+        import torch
+
+        if recipe.kind == "table":
+            from brainnet.pipeline.trainer import predict_logits
+
+            logits = predict_logits(model, recipe.arrays(data), "cpu")
+            return Predictions(
+                torch.sigmoid(logits).numpy().astype(np.float64), np.arange(len(logits))
+            )
+        device = resolve_device(cfg.device)
+        dataset = recipe.dataset(data, cfg, train=False, fitting=False)
+        logits, kept, bad = image_logits(model.to(device), dataset, device)
+        model.cpu()
+        return Predictions(torch.sigmoid(logits).numpy().astype(np.float64), kept, bad)
+
+    def tensors_of(self, model: Any) -> dict[str, np.ndarray]:
+        return {name: t.detach().cpu().numpy() for name, t in model.state_dict().items()}
+
+    def model_from(
+        self, cfg: Any, recipe: Recipe, n_labels: int, tensors: dict[str, np.ndarray]
+    ) -> Any:
+        import torch
+
+        model = build_network(cfg, recipe, n_labels, for_loading=True)
+        model.load_state_dict({n: torch.from_numpy(a.copy()) for n, a in tensors.items()})
+        return model.eval()
+
+
+def build_network(cfg: Any, recipe: Recipe, n_labels: int, *, for_loading: bool = False) -> Any:
+    """The registered network ``cfg.model`` for the recipe's inputs; when loading, no pretrained file is read
+    (the saved weights replace it)."""
+    from brainnet.pipeline.models import IMAGE_MODELS, MODELS
+
+    if recipe.kind == "table":
+        return MODELS.get("mlp")(recipe.input_shape[0], n_labels, cfg)
+    if for_loading:
+        return IMAGE_MODELS.get(cfg.model)(n_labels, image_size=cfg.image_size)
+    return IMAGE_MODELS.get(cfg.model)(
+        n_labels,
+        image_size=cfg.image_size,
+        pretrained=cfg.pretrained,
+        freeze_backbone=cfg.freeze_backbone,
+    )
+
+
+def image_logits(model: Any, dataset: Any, device: Any) -> tuple[Any, np.ndarray, dict[int, str]]:
+    """(logits (m, L) on the CPU, the m readable rows of ``dataset``, {unreadable row: reason})."""
+    import torch
+
+    from brainnet.pipeline.image_data import make_loader
+
+    was_training = model.training
+    model.eval()
+    loader = make_loader(dataset, batch_size=EVAL_BATCH, shuffle=False, seed=0)
+    out, rows, bad = [], [], {}
+    with torch.inference_mode():
+        for batch in loader:
+            bad.update({item.index: item.reason for item in batch.bad})
+            if len(batch):
+                out.append(model(batch.images.to(device)).float().cpu())
+                rows.append(batch.index.numpy())
+    model.train(was_training)
+    L = dataset.imageset.n_labels
+    logits = torch.cat(out) if out else torch.zeros((0, L))
+    kept = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
+    return logits, kept, bad
+
+
+def resolve_device(name: str) -> Any:
+    """ "auto" -> CUDA when present, else CPU; a named device that is not available is a UserInputError."""
+    import torch
+
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise UserInputError(
+            f"device {name!r} requested but CUDA is not available; use --device cpu or auto."
+        )
+    if name == "mps" and not torch.backends.mps.is_available():
+        raise UserInputError(
+            "device 'mps' requested but it is not available; use --device cpu or auto."
+        )
+    return torch.device(name)
