@@ -157,3 +157,23 @@ def test_ctrl_c_keeps_the_best_epoch_and_before_the_first_epoch_keeps_nothing(mo
     )
     with pytest.raises(KeyboardInterrupt):
         MultiLabelImageClassifier(**FAST).fit(colour_images(48))
+
+
+def test_images_cross_fit_like_tables():
+    """n_models > 1 on images: the same plan as tables (stratified folds, out-of-fold thresholds, mean)."""
+    images = colour_images(60)
+    est = MultiLabelImageClassifier(**{**FAST, "epochs": 2, "n_models": 3}).fit(images)
+    assert len(est.models_) == 3 and len(est.training_) == 3
+    assert est.n_val_ == 60 and "3-fold stratified cross-fitting" in est.validation_
+    P = est.predict_proba(colour_images(5, seed=3))
+    assert P.shape == (5, 2) and np.isfinite(P).all()
+
+
+def test_checkpoint_records_its_epoch_monitored_value_and_time(tmp_path):
+    from brainnet.core.model_dir import read_model_meta
+
+    MultiLabelImageClassifier(**FAST).fit(colour_images(48), checkpoint=tmp_path / "ckpt")
+    record = read_model_meta(tmp_path / "ckpt")["checkpoint"]
+    assert record["epoch"] >= 1 and record["monitor"] == "val_average_precision"
+    assert 0 <= record["value"] <= 1 and record["of_models"] == 1
+    assert record["time"].endswith(("Z", "+00:00"))  # ISO 8601, UTC
