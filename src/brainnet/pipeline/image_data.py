@@ -230,11 +230,11 @@ class LoaderReport:
                 self.bad_files.append((item.path, item.reason))
         return batch
 
-    def track(self, loader: Iterable[ImageBatch], skip_empty: bool = True) -> Iterator[ImageBatch]:
+    def track(self, loader: Iterable[ImageBatch]) -> Iterator[ImageBatch]:
         """Yield the loader's batches, counting their bad items; batches with no good item are skipped."""
         for batch in loader:
             self.update(batch)
-            if len(batch) or not skip_empty:
+            if len(batch):
                 yield batch
 
     def summary(self) -> str:
