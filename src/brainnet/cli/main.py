@@ -335,7 +335,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    from brainnet.core.data.dataset import LabelSpec
+    from brainnet.core.data.labels import LabelSpec
     from brainnet.core.data.table import read_table
     from brainnet.core.files import check_writable_target
 

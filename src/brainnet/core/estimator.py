@@ -28,7 +28,8 @@ import numpy as np
 from sklearn.base import BaseEstimator
 
 from brainnet.core.config import TrainConfig
-from brainnet.core.data.dataset import Dataset, LabelSpec
+from brainnet.core.data.dataset import Dataset
+from brainnet.core.data.labels import LabelSpec
 from brainnet.core.data.preprocessing import FeatureScaler
 from brainnet.core.data.splits import multilabel_kfold, multilabel_split
 from brainnet.core.decision import metrics

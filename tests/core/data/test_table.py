@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from brainnet.core.data.dataset import LabelSpec
+from brainnet.core.data.labels import LabelSpec
 from brainnet.core.data.table import read_table
 from brainnet.core.errors import UserInputError
 
@@ -69,7 +69,7 @@ def test_delimited_labels_follow_known_labels(tmp_path):
     assert data.label_names == ["c", "b", "a"]
     np.testing.assert_array_equal(data.Y, [[0, 1, 1], [0, 1, 0]])
     message = error(path, LabelSpec(label_column="tags"), known_labels=["a"])
-    assert "does not know: b" in message
+    assert "not in the model's labels: b (first at data row 1 (line 2)" in message
 
 
 def test_tsv_gzip_and_unknown_extension(tmp_path):
@@ -179,7 +179,7 @@ def test_non_numeric_feature_names_column_row_line_and_value(tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("cell", "shown"), [("2", "'2'"), ("yes", "'yes'"), ("", "a missing value"), ("0.5", "'0.5'")]
+    ("cell", "shown"), [("2", "'2'"), ("yes", "'yes'"), ("", "an empty cell"), ("0.5", "'0.5'")]
 )
 def test_label_values_must_be_0_or_1(tmp_path, cell, shown):
     path = write(tmp_path, "t.csv", f"x,a,b\n1,0,1\n2,1,{cell}\n")

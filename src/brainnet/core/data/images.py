@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import gzip
-import io
 import struct
 import warnings
 import zlib
@@ -21,7 +20,17 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from brainnet.core.data.table import _read_text, multi_hot
+from brainnet.core.data.labels import (
+    check_case_clash,
+    check_header,
+    check_row_lengths,
+    is_number,
+    parse_binary_labels,
+    parse_delimited_labels,
+    read_rows,
+    read_text,
+    sniff_delimiter,
+)
 from brainnet.core.errors import BadImageError, UserInputError
 
 SPLIT_NAMES = ("train", "val", "test")
@@ -502,33 +511,16 @@ def read_manifest(
 
 
 def _read_rows(path: Path) -> tuple[list[str], list[list[str]], object]:
-    """(header, data rows with one cell per column, where(i) -> "row 3 (line 4)")."""
-    text, _ = _read_text(path)  # gunzips; says what is wrong with an empty or binary file
-    first = next((line for line in text.splitlines() if line.strip()), "")
-    tab = path.name.lower().endswith((".tsv", ".tsv.gz")) or ("\t" in first and "," not in first)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter="\t" if tab else ",")
-    rows, lines = [], []
-    try:
-        for row in reader:
-            if any(cell.strip() for cell in row):
-                rows.append([cell.strip() for cell in row])
-                lines.append(reader.line_num)
-    except csv.Error as err:
-        raise UserInputError(
-            f"cannot parse {path} as CSV at line {reader.line_num}: {err}. Check the quoting there."
-        ) from None
+    """(header, data rows with one stripped cell per column, where(i) -> "data row 3 (line 4) of m.csv")."""
+    text, notes = read_text(path)  # gunzips; says what is wrong with an empty or binary file
+    rows, lines = read_rows(text, path, sniff_delimiter(text, path, notes))
+    rows = [[cell.strip() for cell in row] for row in rows]
     header, rows, lines = rows[0], rows[1:], lines[1:]
     if not rows:
         raise UserInputError(
             f"{path} has a header but no data rows; expected one row per image after the header."
         )
-    for row, line in zip(rows, lines, strict=True):
-        if len(row) != len(header):
-            raise UserInputError(
-                f"line {line} of {path} has {len(row)} cells; expected {len(header)}, one per "
-                "header column. Fix that row (a stray or missing separator, or an unquoted value "
-                "containing the separator)."
-            )
+    check_row_lengths(len(header), rows, lines, path)
     return header, rows, lambda i: f"data row {i + 1} (line {lines[i]}) of {path}"
 
 
@@ -536,12 +528,7 @@ class _Columns:
     """A manifest's header: look-ups by name with errors that list the columns."""
 
     def __init__(self, header: list[str], path: Path) -> None:
-        repeated = [name for name, count in Counter(header).items() if count > 1]
-        if repeated:
-            raise UserInputError(
-                f"duplicate column names in {path}: {', '.join(map(repr, repeated))}; every "
-                "column needs a unique name. Rename or drop the repeated columns."
-            )
+        check_header(header, path)
         self.header, self.path = header, path
         self._position = {name: i for i, name in enumerate(header)}
 
@@ -593,30 +580,12 @@ def _delimited(rows, col, label_column, labels, delimiter, require_labels, where
     if label_column not in col.header and not require_labels:
         return None, list(labels or [])
     col.require(label_column, "label_column")
-    if not delimiter:
-        raise UserInputError('delimiter is empty; pass the separator of label names, e.g. ";".')
     j = col.index(label_column)
-    sets = [{s.strip() for s in row[j].split(delimiter) if s.strip()} for row in rows]
-    found = sorted(set().union(*sets))
-    _check_case_clash(found, f"column {label_column!r} of {col.path}")
-    if labels is not None:
-        names = _check_names(labels, "labels")
-        unknown = [name for name in found if name not in set(names)]
-        if unknown:
-            i = next(i for i, s in enumerate(sets) if s & set(unknown))
-            raise UserInputError(
-                f"column {label_column!r} holds labels not in labels=[...]: "
-                f"{', '.join(unknown[:10])} (first at {where(i)}); expected only: "
-                f"{', '.join(names)}. Add them to the labels or fix the manifest."
-            )
-    else:
-        names = found
-    if not names:
-        raise UserInputError(
-            f"column {label_column!r} of {col.path} has no label names (every cell is empty); "
-            f"expected names separated by {delimiter!r}, e.g. 'sea{delimiter}sunset'."
-        )
-    return multi_hot(sets, names), names
+    vocabulary = _check_names(labels, "labels") if labels is not None else None
+    cells = [row[j] for row in rows]
+    return parse_delimited_labels(
+        cells, delimiter, column=label_column, path=col.path, where=where, vocabulary=vocabulary
+    )
 
 
 def _binary(rows, col, labels, require_labels, where):
@@ -630,22 +599,7 @@ def _binary(rows, col, labels, require_labels, where):
     for name in missing:
         col.require(name, "labels")
     cells = np.array([[row[col.index(name)] for name in names] for row in rows], dtype=str)
-    try:
-        values = cells.astype(np.float64)  # (n, L)
-        if np.isin(values, (0.0, 1.0)).all():
-            return values.astype(np.uint8), names
-    except ValueError:
-        pass
-    for j, name in enumerate(names):
-        for i, value in enumerate(cells[:, j]):
-            if not _is_number(value) or float(value) not in (0.0, 1.0):
-                shown = "an empty cell" if not value else repr(str(value))
-                raise UserInputError(
-                    f"label column {name!r} must hold 0 or 1; received {shown} at {where(i)}. "
-                    "Write 0/1 in every label cell, or for one column of label names pass "
-                    "label_column=NAME (--label-column) and the delimiter."
-                )
-    raise AssertionError("unreachable: a label cell failed to parse but none was found")
+    return parse_binary_labels(cells, names, where), names
 
 
 def _check_names(names, option: str) -> list[str]:
@@ -657,33 +611,12 @@ def _check_names(names, option: str) -> list[str]:
         raise UserInputError(
             f"{option} names a label twice: {', '.join(map(repr, repeated))}; name each once."
         )
-    _check_case_clash(names, option)
+    check_case_clash(names, option)
     return names
 
 
-def _check_case_clash(names: list[str], where: str) -> None:
-    """Label names that differ only in case ('Sea', 'sea') are almost always one label typed twice."""
-    by_lower: dict[str, list[str]] = {}
-    for name in names:
-        by_lower.setdefault(name.lower(), []).append(name)
-    clash = next((group for group in by_lower.values() if len(group) > 1), None)
-    if clash:
-        raise UserInputError(
-            f"{where} mixes label names that differ only in case: {', '.join(map(repr, clash))}; "
-            "spell each label one way."
-        )
-
-
-def _is_number(value: str) -> bool:
-    try:
-        float(value)
-    except ValueError:
-        return False
-    return True
-
-
 def _is_text(cell: str) -> bool:
-    return bool(cell) and not _is_number(cell)
+    return bool(cell) and not is_number(cell)
 
 
 def _image_path(cell: str, base: Path, where: str) -> Path:
