@@ -156,6 +156,62 @@ class ImageSet:
         return int(self.arrays.shape[1]), int(self.arrays.shape[2])
 
 
+def select_split(images: ImageSet, split: str | None = None) -> tuple[ImageSet, str]:
+    """The rows to score: one split of the data, or all of it, and which rows those are in words.
+
+    Args:
+        images: the data to evaluate.
+        split: None (default): the test rows when the data has a split (a split column or split
+            folders) holding test rows, else all rows; "train", "val" (or "valid", "validation"),
+            "test": those rows, which must exist; "all": every row.
+
+    Returns:
+        (the chosen rows as an ImageSet, e.g. "the 500 test rows of m.csv (split column 'split')"
+        or "all 37 images of photos.csv (it has no split column)").
+
+    Raises:
+        UserInputError: an unknown split name, a split asked of data without a split, or a split
+            with no rows (the message gives the rows per split).
+    """
+    n, name = len(images), images.name
+    key = None if split is None else str(split).strip().lower()
+    if key is not None and key != "all" and key not in _SPLIT_ALIASES:
+        raise UserInputError(
+            f"unknown split {split!r}; expected one of: {', '.join(SPLIT_NAMES)}, all (or none: "
+            "the test rows when the data has them, else all rows)."
+        )
+    if images.split is None:
+        if key in (None, "all"):
+            return images, f"all {n} images of {name} (it has no split column)"
+        raise UserInputError(
+            f"split {split!r} asks for the {_SPLIT_ALIASES[key]} rows of {name}, but it has no split "
+            "column; expected a 'split' column of train/val/test in the manifest, or train/, val/ "
+            "and test/ folders. Pass split 'all' (--split all) to use all "
+            f"{n} images, or add the split to the data."
+        )
+    counts = ", ".join(f"{s} {int((images.split == s).sum())}" for s in SPLIT_NAMES)
+    origin = _split_origin(images)
+    if key == "all":
+        return images, f"all {n} images of {name} (every split: {counts})"
+    wanted = "test" if key is None else _SPLIT_ALIASES[key]
+    idx = images.split_indices(wanted)
+    if not idx.size and key is None:
+        return images, f"all {n} images of {name} (its {origin} has no test rows: {counts})"
+    if not idx.size:
+        raise UserInputError(
+            f"{name} has no {wanted} rows; its {origin} holds: {counts}. Ask for a split that has "
+            f"rows, or 'all' (--split all) for all {n} images."
+        )
+    return images.subset(idx), f"the {idx.size} {wanted} rows of {name} ({origin})"
+
+
+def _split_origin(images: ImageSet) -> str:
+    column = images.source.get("split_column")
+    if column is not None:
+        return f"split column {column!r}"
+    return "split folders" if images.source.get("kind") == "folder" else "split"
+
+
 # ----------------------------------------------------------------------------- decoding
 
 
@@ -274,12 +330,18 @@ def is_image_source(path: str | Path, path_column: str | None = None) -> bool:
     return any(cell.strip().lower() in PATH_COLUMNS for cell in header)
 
 
-def read_images(path: str | Path, **manifest_options) -> ImageSet:
+def read_images(
+    path: str | Path, *, remembered: dict | None = None, **manifest_options
+) -> ImageSet:
     """Read a folder of class sub-folders or a CSV/TSV manifest.
 
     Args:
         path: a directory (``read_folder``) or a .csv, .tsv, .csv.gz or .tsv.gz file (``read_manifest``).
-        **manifest_options: keyword arguments of ``read_manifest`` (only for a manifest).
+        remembered: how earlier data was read (a model's ``ImageSet.source``): for a manifest, a
+            fallback for the options not given, each used only where it fits the file
+            (``fill_remembered``); ignored for a folder.
+        **manifest_options: keyword arguments of ``read_manifest`` (only for a manifest); None
+            means not given.
 
     Returns:
         ImageSet, see ``read_folder`` and ``read_manifest``.
@@ -299,7 +361,7 @@ def read_images(path: str | Path, **manifest_options) -> ImageSet:
             "manifest of image paths and labels."
         )
     if path.name.lower().endswith(MANIFEST_EXTENSIONS):
-        return read_manifest(path, **manifest_options)
+        return read_manifest(path, remembered=remembered, **manifest_options)
     raise UserInputError(
         f"cannot read images from {path}: expected a folder (one sub-folder per class) or a "
         f"manifest ending in {', '.join(MANIFEST_EXTENSIONS)}; received a {path.suffix or 'extensionless'} "
@@ -446,9 +508,10 @@ def read_manifest(
     path_column: str | None = None,
     label_column: str | None = None,
     labels: list[str] | None = None,
-    delimiter: str = ";",
+    delimiter: str | None = None,
     split_column: str | None = None,
     require_labels: bool = True,
+    remembered: dict | None = None,
 ) -> ImageSet:
     """Read a CSV/TSV manifest: one row per image, a path column, labels and an optional split.
 
@@ -464,11 +527,15 @@ def read_manifest(
         label_column: the column of delimited label names. With ``labels`` too, ``labels`` is the
             label vocabulary in Y's order and other names in the column are an error.
         labels: names of the 0/1 label columns, in Y's order (or the vocabulary, see above).
-        delimiter: separator of names inside ``label_column``; default ";".
+        delimiter: separator of names inside ``label_column``; default ";" (or the remembered one).
         split_column: column of train / val (or valid, validation) / test, any case; default the
             column named split (any case), if there is one.
         require_labels: when False, a manifest without the named label column(s) reads with Y None
             (prediction input, read with the training data's options).
+        remembered: how another manifest was read (an ``ImageSet.source``, e.g. a model's training
+            data): a fallback for the options not given here, each used only where it fits this
+            file (its column is in the header; label columns only when every one is); a remembered
+            ``split_column`` this file lacks is simply not used. See ``fill_remembered``.
 
     Returns:
         ImageSet with ``paths`` (absolute), Y (n, L) uint8 or None, ``split`` or None, and
@@ -482,6 +549,12 @@ def read_manifest(
         raise UserInputError(f"manifest not found: {path}. Check the path.")
     header, rows, where = _read_rows(path)
     col = _Columns(header, path)
+    given = {"path_column": path_column, "label_column": label_column, "labels": labels,
+             "delimiter": delimiter, "split_column": split_column}  # fmt: skip
+    given = fill_remembered(given, remembered, header)
+    path_column, label_column, labels = given["path_column"], given["label_column"], given["labels"]
+    delimiter = ";" if given["delimiter"] is None else given["delimiter"]
+    split_column = given["split_column"]
     path_column = col.find_path_column(path_column)
     split_column = col.find_split_column(split_column)
     free = [c for c in header if c not in (path_column, split_column)]
@@ -508,6 +581,42 @@ def read_manifest(
     images = ImageSet(str(path), list(names), Y, paths=paths, split=split, source=source)
     check_files(images, root=base)
     return images
+
+
+def fill_remembered(given: dict, remembered: dict | None, header: list[str]) -> dict:
+    """The manifest options ``given`` (None = not given), with the gaps filled from ``remembered``
+    where they fit a file with columns ``header``.
+
+    A given option always wins (and is checked later, so one that does not fit is an error). A
+    remembered path or split column is used only when the header has it; the remembered labels only
+    when no label option is given and the header has their column (the delimited label column, with
+    its label names as the vocabulary and its delimiter) or every one of their 0/1 columns.
+    Anything but a remembered manifest is ignored.
+
+    Args:
+        given: path_column, label_column, labels, delimiter and split_column as passed.
+        remembered: an ``ImageSet.source`` ({"kind": "manifest", ...}), or None.
+        header: the new file's column names.
+
+    Returns:
+        A new dict with the same keys.
+    """
+    out = dict(given)
+    if not remembered or remembered.get("kind") != "manifest":
+        return out
+    columns = set(header)
+    for key in ("path_column", "split_column"):
+        if out[key] is None and remembered.get(key) in columns:
+            out[key] = remembered[key]
+    if out["label_column"] is None and out["labels"] is None:
+        column, names = remembered.get("label_column"), remembered.get("labels")
+        if column is not None and column in columns:
+            out["label_column"], out["labels"] = column, list(names) if names else None
+            if out["delimiter"] is None:
+                out["delimiter"] = remembered.get("delimiter")
+        elif column is None and names and columns.issuperset(names):
+            out["labels"] = list(names)
+    return out
 
 
 def _read_rows(path: Path) -> tuple[list[str], list[list[str]], object]:
