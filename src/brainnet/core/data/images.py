@@ -552,11 +552,10 @@ def read_manifest(
     given = {"path_column": path_column, "label_column": label_column, "labels": labels,
              "delimiter": delimiter, "split_column": split_column}  # fmt: skip
     given = fill_remembered(given, remembered, header)
-    path_column, label_column, labels = given["path_column"], given["label_column"], given["labels"]
+    path_column = col.find_path_column(given["path_column"])
+    split_column = col.find_split_column(given["split_column"])
+    label_column, labels = given["label_column"], given["labels"]
     delimiter = ";" if given["delimiter"] is None else given["delimiter"]
-    split_column = given["split_column"]
-    path_column = col.find_path_column(path_column)
-    split_column = col.find_split_column(split_column)
     free = [c for c in header if c not in (path_column, split_column)]
     if label_column is None and labels is None:
         label_column, labels = _guess_labels(free, rows, col)
