@@ -1,4 +1,5 @@
-"""The arrows point one way: cli -> (pipeline, scratch, brain) -> core; core imports nothing of ours but core."""
+"""What each layer may import, exactly: the brainnet arrows (cli -> (pipeline, scratch, brain) -> core; core
+imports nothing of ours) and the third-party packages of each layer. The standard library is always allowed."""
 
 import ast
 import subprocess
@@ -9,7 +10,7 @@ import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "brainnet"
 
-# package -> brainnet packages it may import (besides itself)
+# layer -> the brainnet layers it may import (besides itself)
 ALLOWED = {
     "core": set(),
     "scratch": {"core"},
@@ -17,10 +18,24 @@ ALLOWED = {
     "brain": {"core", "pipeline"},
     "cli": {"core", "pipeline", "scratch", "brain"},
 }
-NUMPY_ONLY = {"core", "scratch"}  # may not import torch at all
+
+# layer -> the third-party top-level packages it may import, and no other. Keep each list exact: a
+# package nothing imports any more is an error too (test_third_party_lists_are_exact).
+THIRD_PARTY = {
+    # never torch or torchvision: core is NumPy + scikit-learn + Pillow + liac-arff, plus YAML presets,
+    # safetensors model files and iterative stratification
+    "core": {"numpy", "sklearn", "PIL", "arff", "yaml", "safetensors", "iterstrat"},
+    # threadpoolctl: scratch/estimator.py trains in a one-BLAS-thread block (threadpool_limits)
+    "scratch": {"numpy", "threadpoolctl"},
+    "pipeline": {"torch", "torchvision", "numpy", "rich", "safetensors"},
+    "brain": {"torch", "numpy"},  # a later issue: spiking models on the pipeline's contracts
+    "cli": {"numpy", "rich"},
+    "": set(),  # src/brainnet/*.py: the package's own entry points
+}
 
 
 def _imports(path: Path) -> list[str]:
+    """Every absolute module name imported in ``path`` (at the top or inside functions)."""
     tree = ast.parse(path.read_text("utf-8"))
     names = []
     for node in ast.walk(tree):
@@ -31,35 +46,61 @@ def _imports(path: Path) -> list[str]:
     return names
 
 
-def _package_files():
+def _files() -> list[tuple[str, Path]]:
+    """(layer, file) for every module under src/brainnet; layer "" for the top-level modules."""
+    files = []
     for path in sorted(SRC.rglob("*.py")):
         rel = path.relative_to(SRC)
-        if len(rel.parts) > 1:
-            yield rel.parts[0], path
+        files.append((rel.parts[0] if len(rel.parts) > 1 else "", path))
+    return files
 
 
-@pytest.mark.parametrize("package,path", list(_package_files()), ids=lambda v: str(v))
-def test_imports_point_one_way(package, path):
+def _third_party(name: str) -> str | None:
+    top = name.split(".")[0]
+    return None if top == "brainnet" or top in sys.stdlib_module_names else top
+
+
+@pytest.mark.parametrize("layer,path", _files(), ids=lambda v: str(v))
+def test_brainnet_arrows_point_one_way(layer, path):
     for name in _imports(path):
         parts = name.split(".")
-        if (
-            parts[0] == "brainnet"
-            and len(parts) > 1
-            and parts[1] != package
-            and parts[1] in ALLOWED
-        ):
-            assert parts[1] in ALLOWED[package], (
-                f"{path}: {package} may not import brainnet.{parts[1]}"
+        if parts[0] == "brainnet" and len(parts) > 1 and parts[1] in ALLOWED and layer:
+            assert parts[1] == layer or parts[1] in ALLOWED[layer], (
+                f"{path}: {layer} may not import brainnet.{parts[1]}"
             )
-        if package in NUMPY_ONLY:
-            assert parts[0] not in ("torch", "torchvision"), (
-                f"{path}: {package} must stay NumPy-only"
+
+
+@pytest.mark.parametrize("layer,path", _files(), ids=lambda v: str(v))
+def test_only_the_listed_third_party_packages(layer, path):
+    for name in _imports(path):
+        top = _third_party(name)
+        assert top is None or top in THIRD_PARTY[layer], (
+            f"{path}: {layer or 'brainnet/*.py'} may import only "
+            f"{', '.join(sorted(THIRD_PARTY[layer])) or 'the standard library'} besides the standard "
+            f"library; received {name!r}. Add it to THIRD_PARTY in tests/test_layering.py if it belongs."
+        )
+
+
+def test_third_party_lists_are_exact():
+    used: dict[str, set[str]] = {}
+    for layer, path in _files():
+        used.setdefault(layer, set()).update(filter(None, map(_third_party, _imports(path))))
+    for layer, allowed in THIRD_PARTY.items():
+        if layer in used:  # a layer without files yet (brain) keeps its planned list
+            assert allowed == used[layer], (
+                f"{layer}: listed {sorted(allowed)}, used {sorted(used[layer])}"
             )
+
+
+def test_torch_stays_out_of_core_and_scratch():
+    for layer in ("core", "scratch"):
+        assert not {"torch", "torchvision"} & THIRD_PARTY[layer]
 
 
 def test_every_package_is_known():
     packages = {p.name for p in SRC.iterdir() if p.is_dir() and (p / "__init__.py").exists()}
     assert packages <= set(ALLOWED), f"add the new package to ALLOWED: {packages - set(ALLOWED)}"
+    assert set(ALLOWED) <= set(THIRD_PARTY)
 
 
 def test_import_brainnet_does_not_import_torch():

@@ -57,7 +57,31 @@ def test_train_on_a_manifest_writes_an_image_model(files, capsys):
 def test_evaluate_json_has_the_tabular_keys(files, capsys):
     assert main(["evaluate", str(files / "model"), str(files / "manifest.csv"), "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
-    assert list(result) == [*METRIC_KEYS, "n_samples", "n_labels"] and result["n_samples"] == 60
+    assert list(result) == [*METRIC_KEYS, "n_samples", "n_labels"]
+    assert result["n_samples"] == 10  # the manifest's test rows, not its 40 training rows
+
+
+@pytest.mark.parametrize("split,n", [("all", 60), ("train", 40), ("val", 10), ("test", 10)])
+def test_evaluate_split_picks_the_manifests_rows_and_says_which(files, capsys, split, n):
+    args = ["evaluate", str(files / "model"), str(files / "manifest.csv"), "--split", split]
+    assert main([*args, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["n_samples"] == n
+    assert main(args) == 0
+    assert f"{n} {split} rows" in capsys.readouterr().err or split == "all"
+
+
+def test_evaluate_a_second_manifest_without_the_split_column(files, capsys):
+    """The model remembers split_column='split'; a manifest without one is read without it, all rows."""
+    with open(files / "manifest.csv") as f:
+        rows = list(csv.reader(f))
+    with open(files / "other.csv", "w", newline="") as f:
+        csv.writer(f).writerows([["tags", "path"], *[[r[1], r[0]] for r in rows[41:]]])
+    assert main(["evaluate", str(files / "model"), str(files / "other.csv"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["n_samples"] == 20
+    assert (
+        main(["evaluate", str(files / "model"), str(files / "other.csv"), "--split", "test"]) == 2
+    )
+    assert "no split column" in capsys.readouterr().err
 
 
 def test_predict_files_folders_and_bad_files(files, capsys):
@@ -100,7 +124,10 @@ def test_a_class_folder_trains_single_label_data(files, tmp_path):
     "extra,message",
     [
         (["--hidden-sizes", "8"], "--hidden-sizes apply to tables only, and this data is images"),
-        (["--engine", "scratch"], "image models run on PyTorch"),
+        (
+            ["--engine", "scratch"],
+            "--engine scratch does not train images; engines for images: torch",
+        ),
         (["--model", "resnt18"], "model must be one of seed_cnn, resnet18"),
         (["--label-columns", "2"], "--label-columns applies to tables"),
     ],
@@ -121,7 +148,7 @@ def test_missing_files_are_listed_before_training(files, tmp_path, capsys):
 
 def test_predict_with_only_bad_images_exits_2(files, capsys):
     assert main(["predict", str(files / "model"), str(files / "bad.jpg")]) == 2
-    assert "none of the 1 images could be read" in capsys.readouterr().err
+    assert "none of the 1 inputs could be read" in capsys.readouterr().err
 
 
 def test_a_builtin_preset_is_overridden_by_yaml_then_by_options(tmp_path):

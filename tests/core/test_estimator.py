@@ -24,7 +24,9 @@ class RidgeEngine(Engine):
         W = np.linalg.solve(Z.T @ Z + np.eye(Z.shape[1]), Z.T @ (2.0 * train.Y - 1.0))
         RidgeEngine.calls.append((len(train.X), len(val.X)))
         if save is not None:
-            save(W, {"epoch": 1, "monitor": "val_loss", "value": 0.5, "time": "2026-12-01T00:00:00Z"})
+            save(
+                W, {"epoch": 1, "monitor": "val_loss", "value": 0.5, "time": "2026-12-01T00:00:00Z"}
+            )
         return FitResult(W, [{"epoch": 1.0, "val_loss": 0.5}], 1, 1, "one solve")
 
     def predict(self, model, cfg, recipe, data):
@@ -67,7 +69,9 @@ def test_the_fit_plan_is_the_estimators(data, params, validation, fits, descript
     val = (X[:30], Y[:30]) if validation else None
     est = RidgeClassifier(**params).fit(X, Y, validation=val)
     assert RidgeEngine.calls == fits and description in est.validation_
-    assert len(est.models_) == len(fits) and est.n_val_ == (30 if validation else 120 if len(fits) > 1 else 24)
+    assert len(est.models_) == len(fits) and est.n_val_ == (
+        30 if validation else 120 if len(fits) > 1 else 24
+    )
     P = est.predict_proba(X)
     assert P.shape == (120, 3) and est.evaluate(X, Y)["micro_f1"] > 0.8
 
@@ -103,5 +107,7 @@ def test_non_finite_prediction_inputs_are_named_by_column_and_row(data):
     est = RidgeClassifier(n_models=1).fit(X, Y, feature_names=list("abcdef"))
     bad = X[:5].copy()
     bad[3, 2] = -np.inf
-    with pytest.raises(UserInputError, match=r"infinite value \(-inf\) in column 'c', row 4"):
+    with pytest.raises(
+        UserInputError, match=r"column 'c' holds the infinite value '-inf' at row 4"
+    ):
         est.predict_proba(bad)

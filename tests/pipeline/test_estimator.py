@@ -139,7 +139,7 @@ def test_checkpoint_is_a_loadable_model(toy_data, tmp_path):
         (
             np.full((5, 2), np.inf),
             np.ones((5, 2)),
-            "infinite value \\(inf\\) in column .f0., row 1",
+            "column .f0. holds the infinite value .inf. at row 1 of X passed to fit",
         ),
         (np.ones((5, 2)), np.ones((5, 0)), "at least one label column"),
     ],

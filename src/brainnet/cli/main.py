@@ -388,7 +388,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 def _table_inputs(model, inputs: list[str]):
     """(Dataset, row names) of the one CSV a table model predicts."""
-    from brainnet.core.data.dataset import LabelSpec
+    from brainnet.core.data.labels import LabelSpec
     from brainnet.core.data.table import read_table
 
     if len(inputs) != 1:

@@ -9,7 +9,7 @@ import typing
 from typing import Any
 
 from brainnet.core.config import CHOICES, ImageTrainConfig, TrainConfig
-from brainnet.core.data.dataset import LabelSpec
+from brainnet.core.data.labels import LabelSpec
 from brainnet.core.errors import UserInputError
 
 CONFIGS = {"tables": TrainConfig, "images": ImageTrainConfig}

@@ -14,8 +14,10 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from brainnet.core.data.dataset import Dataset, LabelSpec
+from brainnet.core.data.dataset import Dataset
+from brainnet.core.data.labels import LabelSpec
 from brainnet.core.data.preprocessing import FeatureScaler
+from brainnet.core.data.table import check_finite
 from brainnet.core.errors import UserInputError
 
 
@@ -139,7 +141,7 @@ class TableRecipe(Recipe):
             raise UserInputError(
                 f"expected features of shape (n, {d}) as in training; received {X.shape}."
             )
-        check_finite(X, self.feature_names, "the features")
+        check_finite(X, self.feature_names, "the features to predict")
         return Dataset(X, Y, self.feature_names, label_names)
 
     def to_meta(self) -> dict[str, Any]:
@@ -165,18 +167,6 @@ class TableRecipe(Recipe):
         recipe.label_spec = LabelSpec.from_dict(meta["label_spec"])
         recipe.scaler = FeatureScaler.from_dict(meta["preprocessing"])
         return recipe
-
-
-def check_finite(X: np.ndarray, feature_names: list[str], where: str) -> None:
-    """Infinite values are a user error naming the column and the row (NaN is allowed: it means missing)."""
-    bad = np.argwhere(np.isinf(X))
-    if len(bad):
-        row, col = (int(v) for v in bad[0])
-        raise UserInputError(
-            f"{where} hold an infinite value ({X[row, col]}) in column {feature_names[col]!r}, row {row + 1}"
-            f"{f' (and {len(bad) - 1} more cells)' if len(bad) > 1 else ''}; features must be finite. "
-            "Replace it; a missing value may be left empty or NaN."
-        )
 
 
 def check_xy(X, Y, feature_names, label_names):
@@ -227,5 +217,5 @@ def check_xy(X, Y, feature_names, label_names):
             f"got {len(feature_names)} feature names for {X.shape[1]} columns and {len(label_names)} label "
             f"names for {Y.shape[1]} labels; they must match."
         )
-    check_finite(X, feature_names, "the training features")
+    check_finite(X, feature_names, "X passed to fit")
     return X, Y.astype(np.uint8), feature_names, label_names

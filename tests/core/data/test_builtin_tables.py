@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from brainnet.core.data.builtin_tables import DATASETS, builtin_names, data_path, load_builtin
-from brainnet.core.data.dataset import LabelSpec
+from brainnet.core.data.labels import LabelSpec
 from brainnet.core.data.table import read_table
 from brainnet.core.errors import UserInputError
 

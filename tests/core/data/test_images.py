@@ -18,6 +18,7 @@ from brainnet.core.data.images import (
     read_folder,
     read_images,
     read_manifest,
+    select_split,
 )
 from brainnet.core.errors import BadImageError, UserInputError
 
@@ -425,3 +426,81 @@ def test_imageset_subset_describe_and_split_errors(tmp_path):
         data.split_indices("valid")
     with pytest.raises(UserInputError, match="has no split column"):
         ImageSet("x", [], arrays=arrays).split_indices("train")
+
+
+# ----------------------------------------------------------------------------- remembered options
+
+
+def test_remembered_options_are_used_only_where_they_fit(tmp_path):
+    images_in(tmp_path, ["a.png", "b.png", "c.png"])
+    text = "file,labels,split\na.png,x|y,train\nb.png,y,test\nc.png,x,val\n"
+    first = read_manifest(write(tmp_path / "m.csv", text), label_column="labels", delimiter="|")
+    assert first.source["split_column"] == "split"
+    other = write(tmp_path / "other.csv", "labels,file,notes\ny,c.png,blurry\nx|y,a.png,ok\n")
+    again = read_images(other, remembered=first.source)
+    assert again.split is None and again.label_names == ["x", "y"]
+    np.testing.assert_array_equal(again.Y, [[0, 1], [1, 1]])
+    assert again.source["path_column"] == "file" and again.source["delimiter"] == "|"
+    with pytest.raises(UserInputError, match="split_column='split' is not a column of .*other"):
+        read_images(other, remembered=first.source, split_column="split")  # given: must fit
+    given = read_images(other, remembered=first.source, label_column="notes")  # given wins
+    assert given.label_names == ["blurry", "ok"]
+
+
+def test_remembered_binary_labels_and_folders(tmp_path):
+    images_in(tmp_path, ["cat/a.png", "dog/b.png"])
+    first = read_manifest(write(tmp_path / "m.csv", "path,cat,dog\ncat/a.png,1,0\ndog/b.png,0,1\n"))
+    again = read_images(write(tmp_path / "n.csv", "dog,path,cat\n1,dog/b.png,0\n"),
+                        remembered=first.source)  # fmt: skip
+    assert again.label_names == ["cat", "dog"]
+    np.testing.assert_array_equal(again.Y, [[0, 1]])
+    folder = read_images(tmp_path, remembered=first.source)  # manifest options: not for a folder
+    assert folder.label_names == ["cat", "dog"] and folder.source["kind"] == "folder"
+
+
+# ----------------------------------------------------------------------------- choosing a split
+
+
+@pytest.fixture
+def split_manifest(tmp_path):
+    images_in(tmp_path, ["a.png", "b.png", "c.png", "d.png"])
+    text = "path,tags,fold\na.png,x,train\nb.png,y,test\nc.png,x,train\nd.png,y,test\n"
+    return read_manifest(write(tmp_path / "m.csv", text), split_column="fold")
+
+
+def test_select_split_defaults_to_the_test_rows(split_manifest):
+    chosen, words = select_split(split_manifest)
+    assert [p.name for p in chosen.paths] == ["b.png", "d.png"]
+    assert words == f"the 2 test rows of {split_manifest.name} (split column 'fold')"
+    train, words = select_split(split_manifest, "train")
+    assert len(train) == 2 and words.startswith("the 2 train rows")
+    every, words = select_split(split_manifest, "all")
+    assert every is split_manifest and words.startswith("all 4 images")
+
+
+def test_select_split_errors_give_the_counts(split_manifest):
+    with pytest.raises(UserInputError, match="no val rows; its split column 'fold' holds: train 2, "
+                       "val 0, test 2"):  # fmt: skip
+        select_split(split_manifest, "validation")
+    with pytest.raises(UserInputError, match="unknown split 'dev'; expected one of: train, val"):
+        select_split(split_manifest, "dev")
+
+
+def test_select_split_without_a_split_or_without_test_rows(tmp_path):
+    images_in(tmp_path, ["a.png", "b.png"])
+    plain = read_manifest(write(tmp_path / "p.csv", "path,tags\na.png,x\nb.png,y\n"))
+    chosen, words = select_split(plain)
+    assert chosen is plain and words == f"all 2 images of {plain.name} (it has no split column)"
+    with pytest.raises(UserInputError, match="has no split column.*--split all"):
+        select_split(plain, "test")
+    no_test = read_manifest(
+        write(tmp_path / "q.csv", "path,tags,split\na.png,x,train\nb.png,y,val\n")
+    )
+    chosen, words = select_split(no_test)
+    assert len(chosen) == 2 and "no test rows: train 1, val 1, test 0" in words
+
+
+def test_select_split_of_split_folders(tmp_path):
+    images_in(tmp_path, ["train/cat/1.png", "test/dog/2.png", "test/cat/3.png"])
+    chosen, words = select_split(read_folder(tmp_path))
+    assert len(chosen) == 2 and words.endswith("(split folders)")

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from brainnet.core.data.dataset import LabelSpec
-from brainnet.core.data.table import read_table
+from brainnet.core.data.labels import LabelSpec
+from brainnet.core.data.table import check_finite, read_table
 from brainnet.core.errors import UserInputError
 
 CSV = "f1,a,f2,b\n1.5,1,2,0\n3,0,4,1\n5,1,6,1\n"
@@ -69,7 +69,7 @@ def test_delimited_labels_follow_known_labels(tmp_path):
     assert data.label_names == ["c", "b", "a"]
     np.testing.assert_array_equal(data.Y, [[0, 1, 1], [0, 1, 0]])
     message = error(path, LabelSpec(label_column="tags"), known_labels=["a"])
-    assert "does not know: b" in message
+    assert "not in the model's labels: b (first at data row 1 (line 2)" in message
 
 
 def test_tsv_gzip_and_unknown_extension(tmp_path):
@@ -179,7 +179,7 @@ def test_non_numeric_feature_names_column_row_line_and_value(tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("cell", "shown"), [("2", "'2'"), ("yes", "'yes'"), ("", "a missing value"), ("0.5", "'0.5'")]
+    ("cell", "shown"), [("2", "'2'"), ("yes", "'yes'"), ("", "an empty cell"), ("0.5", "'0.5'")]
 )
 def test_label_values_must_be_0_or_1(tmp_path, cell, shown):
     path = write(tmp_path, "t.csv", f"x,a,b\n1,0,1\n2,1,{cell}\n")
@@ -380,3 +380,45 @@ def test_arff_known_labels_without_labels(tmp_path):
     text = "@relation r\n@attribute f1 numeric\n@attribute f2 numeric\n@data\n1,2\n3,4\n"
     data = read_table(write(tmp_path, "p.arff", text), known_labels=["a"], require_labels=False)
     assert data.Y is None and data.feature_names == ["f1", "f2"]
+
+
+# ----------------------------------------------------------------------------- infinite features
+
+
+@pytest.mark.parametrize("cell", ["inf", "-inf", "Infinity", "-INF", "+infinity", "1e400"])
+@pytest.mark.parametrize("spec", [LabelSpec(labels=("a",)), LabelSpec(label_column="a")])
+def test_infinite_feature_names_column_row_line_and_file(tmp_path, cell, spec):
+    path = write(tmp_path, "t.csv", f"x,y,a\n1,2,1\n\n3,{cell},0\n4,5,1\n")
+    message = error(path, spec)
+    assert "feature column 'y'" in message and repr(cell) in message
+    assert f"data row 2 (line 4) of {path}" in message
+    assert "empty or NaN" in message
+
+
+def test_infinite_feature_in_prediction_input(tmp_path):
+    path = write(tmp_path, "t.csv", "x,y\n1,2\n3,4\n-inf,5\n")
+    message = error(path, known_features=["x", "y"], known_labels=["a"], require_labels=False)
+    assert "feature column 'x'" in message and "data row 3 (line 4)" in message
+
+
+def test_nan_and_missing_features_stay_allowed(tmp_path):
+    data = read_table(write(tmp_path, "t.csv", "x,y,a\nNaN,2,1\n3,,0\n"), LabelSpec(labels=("a",)))
+    assert np.isnan(data.X).sum() == 2
+
+
+def test_infinite_feature_in_arff(tmp_path):
+    path = arff_file(tmp_path, "1.5,1,2,0\n3,0,Infinity,1\n")
+    message = error(path, LabelSpec(labels=("lab1", "lab2")))
+    assert "feature column 'f2'" in message and f"data row 2 of {path}" in message
+
+
+def test_check_finite_names_column_row_and_where():
+    X = np.array([[0.0, np.nan], [1.0, 2.0], [-np.inf, 3.0]])  # (3, 2)
+    with pytest.raises(UserInputError) as info:
+        check_finite(X, ["u", "v"], "X passed to fit")
+    message = str(info.value)
+    assert "feature column 'u'" in message and "'-inf' at row 3 of X passed to fit" in message
+    check_finite(X[:2], ["u", "v"], "X")  # NaN is a missing value, not an error
+    check_finite(np.ones((2, 2), dtype=np.int64), None, "X")
+    with pytest.raises(UserInputError, match="column 1"):
+        check_finite(np.array([[0.0, np.inf]]), None, "X")

@@ -1,6 +1,6 @@
 """Built-in multi-label image data, generated deterministically on the spot (never downloaded).
 
-``shapes``: colour images of circles, squares, triangles, crosses and stars on noisy gradient
+``shapes``: colour images of circles, squares, triangles and crosses on noisy gradient
 backgrounds; the labels are the kinds present. ``digits_mosaic``: 2x2 mosaics of scikit-learn's
 8x8 handwritten digits; the labels are the digits present, and test mosaics use digit images that
 no training mosaic uses.
@@ -117,11 +117,6 @@ IMAGE_DATASETS.register("digits_mosaic")(
     )
 )
 
-_RECIPES = {  # name -> split -> (n, seed)
-    "shapes": {"train": (6000, 0), "test": (1000, 1)},
-    "digits_mosaic": {"train": (3000, 0), "test": (1000, 1)},
-}
-
 
 def image_dataset_names() -> list[str]:
     """Names of the built-in image datasets, sorted."""
@@ -138,13 +133,13 @@ def load_image_dataset(name: str, split: str) -> ImageSet:
     Returns:
         ImageSet named "<name> (<split>)" with ``arrays`` (n, H, W, 3) uint8 and Y (n, L) uint8.
     """
-    IMAGE_DATASETS.get(name)  # a miss lists the built-ins
+    info = IMAGE_DATASETS.get(name)  # a miss lists the built-ins
     if split not in SPLITS:
         raise UserInputError(
             f"unknown split {split!r} of the built-in image dataset {name!r}; expected one of: "
             f"{', '.join(SPLITS)}."
         )
-    n, seed = _RECIPES[name][split]
+    n, seed = (info.n_train, 0) if split == "train" else (info.n_test, 1)  # as info.reference says
     if name == "shapes":
         images = make_shapes(n, size=SHAPES_SIZE, seed=seed)
     else:
@@ -211,7 +206,7 @@ def _shapes_image(rng, kinds: np.ndarray, size: int) -> np.ndarray:
         behind = (1 - v) * ((1 - u) * corners[0, 0] + u * corners[0, 1])
         behind = behind + v * ((1 - u) * corners[1, 0] + u * corners[1, 1])  # about, (3,)
         colour = _contrasting(rng, behind)
-        _draw_shape(draw, SHAPE_KINDS[k], x, y, r, 0.0, colour)  # upright: the kind alone varies
+        _draw_shape(draw, SHAPE_KINDS[k], x, y, r, colour)  # upright: the kind alone varies
     noise = np.frombuffer(rng.bytes(size * size * 3), dtype=np.uint8).reshape(size, size, 3)
     pixels = np.asarray(image, dtype=np.int16) + (noise >> 3)  # + 0..31
     pixels -= 16  # noise in -16..15
@@ -247,22 +242,20 @@ def _contrasting(rng, behind: np.ndarray) -> tuple[int, int, int]:
     return (0, 0, 0) if lum > 127 else (255, 255, 255)
 
 
-def _draw_shape(draw, kind: str, x: float, y: float, r: float, angle: float, colour) -> None:
-    """Draw a filled shape of circumradius ``r`` centred at (x, y), rotated by ``angle``."""
+def _draw_shape(draw, kind: str, x: float, y: float, r: float, colour) -> None:
+    """Draw an upright filled shape of circumradius ``r`` centred at (x, y)."""
     if kind == "circle":
         draw.ellipse([x - r, y - r, x + r, y + r], fill=colour)
         return
     if kind == "square":
-        polar = [(r, angle + math.pi / 4 + k * math.pi / 2) for k in range(4)]
+        polar = [(r, math.pi / 4 + k * math.pi / 2) for k in range(4)]
     elif kind == "triangle":
-        polar = [(r, angle - math.pi / 2 + k * 2 * math.pi / 3) for k in range(3)]  # apex up
-    elif kind == "star":
-        polar = [(r if k % 2 == 0 else 0.42 * r, angle + k * math.pi / 5) for k in range(10)]
+        polar = [(r, -math.pi / 2 + k * 2 * math.pi / 3) for k in range(3)]  # apex up
     else:  # cross: a plus sign with arms 0.3 r wide
         w = 0.3 * r
         corners = [(w, r), (-w, r), (-w, w), (-r, w), (-r, -w), (-w, -w)]
         corners += [(-w, -r), (w, -r), (w, -w), (r, -w), (r, w), (w, w)]
-        polar = [(math.hypot(a, b), angle + math.atan2(b, a)) for a, b in corners]
+        polar = [(math.hypot(a, b), math.atan2(b, a)) for a, b in corners]
     draw.polygon([(x + d * math.cos(a), y + d * math.sin(a)) for d, a in polar], fill=colour)
 
 

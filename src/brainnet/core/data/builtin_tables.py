@@ -8,7 +8,8 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 
-from brainnet.core.data.dataset import Dataset, LabelSpec
+from brainnet.core.data.dataset import Dataset
+from brainnet.core.data.labels import LabelSpec
 from brainnet.core.data.table import read_table
 from brainnet.core.errors import UserInputError
 from brainnet.core.registry import Registry

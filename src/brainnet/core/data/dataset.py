@@ -8,53 +8,6 @@ import numpy as np
 
 
 @dataclass(frozen=True)
-class LabelSpec:
-    """How to find the labels in a file (the CLI's reading options).
-
-    Args:
-        labels: label column names (``--labels a,b,c``).
-        label_columns: the last N columns (CSV) or attributes (ARFF) are labels (``--label-columns N``).
-        label_column: one column of delimited label names (``--label-column tags``).
-        delimiter: separator inside ``label_column`` (``--delimiter ";"``).
-        xml: a MULAN label XML file naming the ARFF label attributes (``--xml FILE``).
-    """
-
-    labels: tuple[str, ...] | None = None
-    label_columns: int | None = None
-    label_column: str | None = None
-    delimiter: str = ";"
-    xml: str | None = None
-
-    def is_empty(self) -> bool:
-        return (
-            self.labels is None
-            and self.label_columns is None
-            and self.label_column is None
-            and self.xml is None
-        )
-
-    def to_dict(self) -> dict:
-        return {
-            "labels": list(self.labels) if self.labels is not None else None,
-            "label_columns": self.label_columns,
-            "label_column": self.label_column,
-            "delimiter": self.delimiter,
-            "xml": self.xml,
-        }
-
-    @classmethod
-    def from_dict(cls, d: dict) -> LabelSpec:
-        labels = d.get("labels")
-        return cls(
-            labels=tuple(labels) if labels is not None else None,
-            label_columns=d.get("label_columns"),
-            label_column=d.get("label_column"),
-            delimiter=d.get("delimiter", ";"),
-            xml=d.get("xml"),
-        )
-
-
-@dataclass(frozen=True)
 class Dataset:
     """Features and multi-hot labels.
 

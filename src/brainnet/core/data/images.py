@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import gzip
-import io
 import struct
 import warnings
 import zlib
@@ -21,7 +20,17 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from brainnet.core.data.table import _read_text, multi_hot
+from brainnet.core.data.labels import (
+    check_case_clash,
+    check_header,
+    check_row_lengths,
+    is_number,
+    parse_binary_labels,
+    parse_delimited_labels,
+    read_rows,
+    read_text,
+    sniff_delimiter,
+)
 from brainnet.core.errors import BadImageError, UserInputError
 
 SPLIT_NAMES = ("train", "val", "test")
@@ -147,6 +156,62 @@ class ImageSet:
         return int(self.arrays.shape[1]), int(self.arrays.shape[2])
 
 
+def select_split(images: ImageSet, split: str | None = None) -> tuple[ImageSet, str]:
+    """The rows to score: one split of the data, or all of it, and which rows those are in words.
+
+    Args:
+        images: the data to evaluate.
+        split: None (default): the test rows when the data has a split (a split column or split
+            folders) holding test rows, else all rows; "train", "val" (or "valid", "validation"),
+            "test": those rows, which must exist; "all": every row.
+
+    Returns:
+        (the chosen rows as an ImageSet, e.g. "the 500 test rows of m.csv (split column 'split')"
+        or "all 37 images of photos.csv (it has no split column)").
+
+    Raises:
+        UserInputError: an unknown split name, a split asked of data without a split, or a split
+            with no rows (the message gives the rows per split).
+    """
+    n, name = len(images), images.name
+    key = None if split is None else str(split).strip().lower()
+    if key is not None and key != "all" and key not in _SPLIT_ALIASES:
+        raise UserInputError(
+            f"unknown split {split!r}; expected one of: {', '.join(SPLIT_NAMES)}, all (or none: "
+            "the test rows when the data has them, else all rows)."
+        )
+    if images.split is None:
+        if key in (None, "all"):
+            return images, f"all {n} images of {name} (it has no split column)"
+        raise UserInputError(
+            f"split {split!r} asks for the {_SPLIT_ALIASES[key]} rows of {name}, but it has no split "
+            "column; expected a 'split' column of train/val/test in the manifest, or train/, val/ "
+            "and test/ folders. Pass split 'all' (--split all) to use all "
+            f"{n} images, or add the split to the data."
+        )
+    counts = ", ".join(f"{s} {int((images.split == s).sum())}" for s in SPLIT_NAMES)
+    origin = _split_origin(images)
+    if key == "all":
+        return images, f"all {n} images of {name} (every split: {counts})"
+    wanted = "test" if key is None else _SPLIT_ALIASES[key]
+    idx = images.split_indices(wanted)
+    if not idx.size and key is None:
+        return images, f"all {n} images of {name} (its {origin} has no test rows: {counts})"
+    if not idx.size:
+        raise UserInputError(
+            f"{name} has no {wanted} rows; its {origin} holds: {counts}. Ask for a split that has "
+            f"rows, or 'all' (--split all) for all {n} images."
+        )
+    return images.subset(idx), f"the {idx.size} {wanted} rows of {name} ({origin})"
+
+
+def _split_origin(images: ImageSet) -> str:
+    column = images.source.get("split_column")
+    if column is not None:
+        return f"split column {column!r}"
+    return "split folders" if images.source.get("kind") == "folder" else "split"
+
+
 # ----------------------------------------------------------------------------- decoding
 
 
@@ -265,12 +330,18 @@ def is_image_source(path: str | Path, path_column: str | None = None) -> bool:
     return any(cell.strip().lower() in PATH_COLUMNS for cell in header)
 
 
-def read_images(path: str | Path, **manifest_options) -> ImageSet:
+def read_images(
+    path: str | Path, *, remembered: dict | None = None, **manifest_options
+) -> ImageSet:
     """Read a folder of class sub-folders or a CSV/TSV manifest.
 
     Args:
         path: a directory (``read_folder``) or a .csv, .tsv, .csv.gz or .tsv.gz file (``read_manifest``).
-        **manifest_options: keyword arguments of ``read_manifest`` (only for a manifest).
+        remembered: how earlier data was read (a model's ``ImageSet.source``): for a manifest, a
+            fallback for the options not given, each used only where it fits the file
+            (``fill_remembered``); ignored for a folder.
+        **manifest_options: keyword arguments of ``read_manifest`` (only for a manifest); None
+            means not given.
 
     Returns:
         ImageSet, see ``read_folder`` and ``read_manifest``.
@@ -290,7 +361,7 @@ def read_images(path: str | Path, **manifest_options) -> ImageSet:
             "manifest of image paths and labels."
         )
     if path.name.lower().endswith(MANIFEST_EXTENSIONS):
-        return read_manifest(path, **manifest_options)
+        return read_manifest(path, remembered=remembered, **manifest_options)
     raise UserInputError(
         f"cannot read images from {path}: expected a folder (one sub-folder per class) or a "
         f"manifest ending in {', '.join(MANIFEST_EXTENSIONS)}; received a {path.suffix or 'extensionless'} "
@@ -437,9 +508,10 @@ def read_manifest(
     path_column: str | None = None,
     label_column: str | None = None,
     labels: list[str] | None = None,
-    delimiter: str = ";",
+    delimiter: str | None = None,
     split_column: str | None = None,
     require_labels: bool = True,
+    remembered: dict | None = None,
 ) -> ImageSet:
     """Read a CSV/TSV manifest: one row per image, a path column, labels and an optional split.
 
@@ -455,11 +527,15 @@ def read_manifest(
         label_column: the column of delimited label names. With ``labels`` too, ``labels`` is the
             label vocabulary in Y's order and other names in the column are an error.
         labels: names of the 0/1 label columns, in Y's order (or the vocabulary, see above).
-        delimiter: separator of names inside ``label_column``; default ";".
+        delimiter: separator of names inside ``label_column``; default ";" (or the remembered one).
         split_column: column of train / val (or valid, validation) / test, any case; default the
             column named split (any case), if there is one.
         require_labels: when False, a manifest without the named label column(s) reads with Y None
             (prediction input, read with the training data's options).
+        remembered: how another manifest was read (an ``ImageSet.source``, e.g. a model's training
+            data): a fallback for the options not given here, each used only where it fits this
+            file (its column is in the header; label columns only when every one is); a remembered
+            ``split_column`` this file lacks is simply not used. See ``fill_remembered``.
 
     Returns:
         ImageSet with ``paths`` (absolute), Y (n, L) uint8 or None, ``split`` or None, and
@@ -473,8 +549,13 @@ def read_manifest(
         raise UserInputError(f"manifest not found: {path}. Check the path.")
     header, rows, where = _read_rows(path)
     col = _Columns(header, path)
-    path_column = col.find_path_column(path_column)
-    split_column = col.find_split_column(split_column)
+    given = {"path_column": path_column, "label_column": label_column, "labels": labels,
+             "delimiter": delimiter, "split_column": split_column}  # fmt: skip
+    given = fill_remembered(given, remembered, header)
+    path_column = col.find_path_column(given["path_column"])
+    split_column = col.find_split_column(given["split_column"])
+    label_column, labels = given["label_column"], given["labels"]
+    delimiter = ";" if given["delimiter"] is None else given["delimiter"]
     free = [c for c in header if c not in (path_column, split_column)]
     if label_column is None and labels is None:
         label_column, labels = _guess_labels(free, rows, col)
@@ -501,34 +582,53 @@ def read_manifest(
     return images
 
 
+def fill_remembered(given: dict, remembered: dict | None, header: list[str]) -> dict:
+    """The manifest options ``given`` (None = not given), with the gaps filled from ``remembered``
+    where they fit a file with columns ``header``.
+
+    A given option always wins (and is checked later, so one that does not fit is an error). A
+    remembered path or split column is used only when the header has it; the remembered labels only
+    when no label option is given and the header has their column (the delimited label column, with
+    its label names as the vocabulary and its delimiter) or every one of their 0/1 columns.
+    Anything but a remembered manifest is ignored.
+
+    Args:
+        given: path_column, label_column, labels, delimiter and split_column as passed.
+        remembered: an ``ImageSet.source`` ({"kind": "manifest", ...}), or None.
+        header: the new file's column names.
+
+    Returns:
+        A new dict with the same keys.
+    """
+    out = dict(given)
+    if not remembered or remembered.get("kind") != "manifest":
+        return out
+    columns = set(header)
+    for key in ("path_column", "split_column"):
+        if out[key] is None and remembered.get(key) in columns:
+            out[key] = remembered[key]
+    if out["label_column"] is None and out["labels"] is None:
+        column, names = remembered.get("label_column"), remembered.get("labels")
+        if column is not None and column in columns:
+            out["label_column"], out["labels"] = column, list(names) if names else None
+            if out["delimiter"] is None:
+                out["delimiter"] = remembered.get("delimiter")
+        elif column is None and names and columns.issuperset(names):
+            out["labels"] = list(names)
+    return out
+
+
 def _read_rows(path: Path) -> tuple[list[str], list[list[str]], object]:
-    """(header, data rows with one cell per column, where(i) -> "row 3 (line 4)")."""
-    text, _ = _read_text(path)  # gunzips; says what is wrong with an empty or binary file
-    first = next((line for line in text.splitlines() if line.strip()), "")
-    tab = path.name.lower().endswith((".tsv", ".tsv.gz")) or ("\t" in first and "," not in first)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter="\t" if tab else ",")
-    rows, lines = [], []
-    try:
-        for row in reader:
-            if any(cell.strip() for cell in row):
-                rows.append([cell.strip() for cell in row])
-                lines.append(reader.line_num)
-    except csv.Error as err:
-        raise UserInputError(
-            f"cannot parse {path} as CSV at line {reader.line_num}: {err}. Check the quoting there."
-        ) from None
+    """(header, data rows with one stripped cell per column, where(i) -> "data row 3 (line 4) of m.csv")."""
+    text, notes = read_text(path)  # gunzips; says what is wrong with an empty or binary file
+    rows, lines = read_rows(text, path, sniff_delimiter(text, path, notes))
+    rows = [[cell.strip() for cell in row] for row in rows]
     header, rows, lines = rows[0], rows[1:], lines[1:]
     if not rows:
         raise UserInputError(
             f"{path} has a header but no data rows; expected one row per image after the header."
         )
-    for row, line in zip(rows, lines, strict=True):
-        if len(row) != len(header):
-            raise UserInputError(
-                f"line {line} of {path} has {len(row)} cells; expected {len(header)}, one per "
-                "header column. Fix that row (a stray or missing separator, or an unquoted value "
-                "containing the separator)."
-            )
+    check_row_lengths(len(header), rows, lines, path)
     return header, rows, lambda i: f"data row {i + 1} (line {lines[i]}) of {path}"
 
 
@@ -536,12 +636,7 @@ class _Columns:
     """A manifest's header: look-ups by name with errors that list the columns."""
 
     def __init__(self, header: list[str], path: Path) -> None:
-        repeated = [name for name, count in Counter(header).items() if count > 1]
-        if repeated:
-            raise UserInputError(
-                f"duplicate column names in {path}: {', '.join(map(repr, repeated))}; every "
-                "column needs a unique name. Rename or drop the repeated columns."
-            )
+        check_header(header, path)
         self.header, self.path = header, path
         self._position = {name: i for i, name in enumerate(header)}
 
@@ -593,30 +688,12 @@ def _delimited(rows, col, label_column, labels, delimiter, require_labels, where
     if label_column not in col.header and not require_labels:
         return None, list(labels or [])
     col.require(label_column, "label_column")
-    if not delimiter:
-        raise UserInputError('delimiter is empty; pass the separator of label names, e.g. ";".')
     j = col.index(label_column)
-    sets = [{s.strip() for s in row[j].split(delimiter) if s.strip()} for row in rows]
-    found = sorted(set().union(*sets))
-    _check_case_clash(found, f"column {label_column!r} of {col.path}")
-    if labels is not None:
-        names = _check_names(labels, "labels")
-        unknown = [name for name in found if name not in set(names)]
-        if unknown:
-            i = next(i for i, s in enumerate(sets) if s & set(unknown))
-            raise UserInputError(
-                f"column {label_column!r} holds labels not in labels=[...]: "
-                f"{', '.join(unknown[:10])} (first at {where(i)}); expected only: "
-                f"{', '.join(names)}. Add them to the labels or fix the manifest."
-            )
-    else:
-        names = found
-    if not names:
-        raise UserInputError(
-            f"column {label_column!r} of {col.path} has no label names (every cell is empty); "
-            f"expected names separated by {delimiter!r}, e.g. 'sea{delimiter}sunset'."
-        )
-    return multi_hot(sets, names), names
+    vocabulary = _check_names(labels, "labels") if labels is not None else None
+    cells = [row[j] for row in rows]
+    return parse_delimited_labels(
+        cells, delimiter, column=label_column, path=col.path, where=where, vocabulary=vocabulary
+    )
 
 
 def _binary(rows, col, labels, require_labels, where):
@@ -630,22 +707,7 @@ def _binary(rows, col, labels, require_labels, where):
     for name in missing:
         col.require(name, "labels")
     cells = np.array([[row[col.index(name)] for name in names] for row in rows], dtype=str)
-    try:
-        values = cells.astype(np.float64)  # (n, L)
-        if np.isin(values, (0.0, 1.0)).all():
-            return values.astype(np.uint8), names
-    except ValueError:
-        pass
-    for j, name in enumerate(names):
-        for i, value in enumerate(cells[:, j]):
-            if not _is_number(value) or float(value) not in (0.0, 1.0):
-                shown = "an empty cell" if not value else repr(str(value))
-                raise UserInputError(
-                    f"label column {name!r} must hold 0 or 1; received {shown} at {where(i)}. "
-                    "Write 0/1 in every label cell, or for one column of label names pass "
-                    "label_column=NAME (--label-column) and the delimiter."
-                )
-    raise AssertionError("unreachable: a label cell failed to parse but none was found")
+    return parse_binary_labels(cells, names, where), names
 
 
 def _check_names(names, option: str) -> list[str]:
@@ -657,33 +719,12 @@ def _check_names(names, option: str) -> list[str]:
         raise UserInputError(
             f"{option} names a label twice: {', '.join(map(repr, repeated))}; name each once."
         )
-    _check_case_clash(names, option)
+    check_case_clash(names, option)
     return names
 
 
-def _check_case_clash(names: list[str], where: str) -> None:
-    """Label names that differ only in case ('Sea', 'sea') are almost always one label typed twice."""
-    by_lower: dict[str, list[str]] = {}
-    for name in names:
-        by_lower.setdefault(name.lower(), []).append(name)
-    clash = next((group for group in by_lower.values() if len(group) > 1), None)
-    if clash:
-        raise UserInputError(
-            f"{where} mixes label names that differ only in case: {', '.join(map(repr, clash))}; "
-            "spell each label one way."
-        )
-
-
-def _is_number(value: str) -> bool:
-    try:
-        float(value)
-    except ValueError:
-        return False
-    return True
-
-
 def _is_text(cell: str) -> bool:
-    return bool(cell) and not _is_number(cell)
+    return bool(cell) and not is_number(cell)
 
 
 def _image_path(cell: str, base: Path, where: str) -> Path:

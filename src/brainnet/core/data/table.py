@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import csv
 import difflib
-import gzip
 import io
 import re
 import warnings
-import zlib
 from collections import Counter
 from functools import cached_property
 from operator import itemgetter
@@ -23,7 +21,18 @@ from xml.etree import ElementTree
 import arff
 import numpy as np
 
-from brainnet.core.data.dataset import Dataset, LabelSpec
+from brainnet.core.data.dataset import Dataset
+from brainnet.core.data.labels import (
+    LabelSpec,
+    check_header,
+    check_row_lengths,
+    is_number,
+    parse_binary_labels,
+    parse_delimited_labels,
+    read_rows,
+    read_text,
+    sniff_delimiter,
+)
 from brainnet.core.errors import UserInputError
 
 MISSING_TOKENS = ("", "?", "na", "nan", "null")  # compared lower-cased and stripped
@@ -136,30 +145,6 @@ def _check_path(path: Path) -> None:
     raise UserInputError(message + " Check the path, or pass a built-in dataset name.")
 
 
-def _read_text(path: Path) -> tuple[str, list[str]]:
-    """Whole file as text (gunzipped when it starts with the gzip magic) and reading notes."""
-    raw = path.read_bytes()
-    if raw[:2] == b"\x1f\x8b":
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError, zlib.error) as err:
-            raise UserInputError(
-                f"{path} looks gzipped but cannot be decompressed ({err}); re-create the file."
-            ) from None
-    if raw[:4] == b"PK\x03\x04":
-        raise UserInputError(
-            f"{path} is a zip archive (an Excel workbook?); expected plain text. Export it as CSV."
-        )
-    if not raw.strip():
-        raise UserInputError(
-            f"{path} is empty; expected a header row of column names followed by data rows."
-        )
-    try:
-        return raw.decode("utf-8-sig"), []
-    except UnicodeDecodeError:
-        return raw.decode("latin-1"), [f"{path.name} is not UTF-8; read it as Latin-1"]
-
-
 def _columns_text(columns: list[str], limit: int = 12) -> str:
     shown = ", ".join(columns[:limit])
     return shown + (f", ... ({len(columns) - limit} more)" if len(columns) > limit else "")
@@ -185,7 +170,7 @@ def _read_csv(path, spec, known_features, known_labels, require_labels) -> Datas
             "For a CSV pass --labels a,b,c or --label-columns N instead."
         )
     _check_one_option(spec)
-    text, notes = _read_text(path)
+    text, notes = read_text(path)
     table = _CsvText(text, path, notes)
     header, delimited = table.header, spec.label_column is not None
     if delimited:
@@ -206,7 +191,12 @@ def _read_csv(path, spec, known_features, known_labels, require_labels) -> Datas
         X = _parse_features(_take(table.rows, feat_idx), feature_names, table.where)
         if not delimited:
             cells = _take(table.rows, label_idx) if label_idx else None
-            Y = _parse_labels(cells, label_names, table.where) if label_idx else None
+            Y = parse_binary_labels(cells, label_names, table.where) if label_idx else None
+    infinite = np.argwhere(np.isinf(X))
+    if infinite.size:
+        i, j = infinite[0]
+        cell = table.rows[i][feat_idx[j]].strip()
+        _raise_not_finite(feature_names[j], cell, f"{table.where(i)} of {path}")
     return _finish(X, Y, feature_names, label_names, known_labels, path, notes)
 
 
@@ -221,15 +211,7 @@ class _CsvText:
 
     def __init__(self, text: str, path: Path, notes: list[str]) -> None:
         self.text, self.path = text, path
-        first_line = next((line for line in text.splitlines() if line.strip()), "")
-        tab = path.name.lower().endswith((".tsv", ".tsv.gz", ".tab"))
-        self.delimiter = "\t" if tab else ","
-        if self.delimiter not in first_line:
-            for other in ("\t", ";", ","):
-                if other != self.delimiter and other in first_line:
-                    self.delimiter = other
-                    notes.append(f"columns are separated by {other!r}")
-                    break
+        self.delimiter = sniff_delimiter(text, path, notes)
         reader = csv.reader(io.StringIO(text, newline=""), delimiter=self.delimiter)
         try:
             header = next((row for row in reader if any(cell.strip() for cell in row)), None)
@@ -238,7 +220,7 @@ class _CsvText:
         if header is None:
             raise UserInputError(f"{path} has no column names; expected a header row first.")
         self.header, self.skip = [name.strip() for name in header], reader.line_num
-        _check_header(self.header, path)
+        check_header(self.header, path)
         if not "".join(text.split("\n", self.skip)[self.skip :]).strip():
             raise UserInputError(
                 f"{path} has a header but no data rows; expected a header row and at least "
@@ -275,20 +257,14 @@ class _CsvText:
 
     @cached_property
     def _rows_and_lines(self) -> tuple[list[list[str]], list[int]]:
-        reader = csv.reader(io.StringIO(self.text, newline=""), delimiter=self.delimiter)
-        rows, lines = [], []
-        try:
-            for row in reader:
-                if row and any(cell.strip() for cell in row):
-                    rows.append(row)
-                    lines.append(reader.line_num)
-        except csv.Error as err:
-            raise UserInputError(
-                f"cannot parse {self.path} as CSV at line {reader.line_num}: {err}. "
-                "Check the quoting on that line."
-            ) from None
+        rows, lines = read_rows(self.text, self.path, self.delimiter)
         rows, lines = rows[1:], lines[1:]  # drop the header
-        _check_rows(len(self.header), rows, lines, self.path)
+        if len(rows) < 2:
+            raise UserInputError(
+                f"{self.path} has {len(rows)} data row(s); expected a header row and at least 2 "
+                "data rows."
+            )
+        check_row_lengths(len(self.header), rows, lines, self.path)
         return rows, lines
 
     @property
@@ -298,29 +274,6 @@ class _CsvText:
 
     def where(self, i: int) -> str:
         return f"data row {i + 1} (line {self._rows_and_lines[1][i]})"
-
-
-def _check_header(header: list[str], path: Path) -> None:
-    duplicates = [name for name, count in Counter(header).items() if count > 1]
-    if duplicates:
-        raise UserInputError(
-            f"duplicate column names in {path}: {', '.join(map(repr, duplicates[:10]))}; "
-            "every column needs a unique name. Rename or drop the repeated columns."
-        )
-
-
-def _check_rows(n_cols: int, rows: list, lines: list[int], path: Path) -> None:
-    if len(rows) < 2:
-        raise UserInputError(
-            f"{path} has {len(rows)} data row(s); expected a header row and at least 2 data rows."
-        )
-    for row, line in zip(rows, lines, strict=True):
-        if len(row) != n_cols:
-            raise UserInputError(
-                f"line {line} of {path} has {len(row)} cells; expected {n_cols}, one per header "
-                "column. Fix that row (a stray or missing separator, or an unquoted value "
-                "containing the separator)."
-            )
 
 
 def _take(rows: list, idx: list[int]) -> np.ndarray:
@@ -349,41 +302,13 @@ def _parse_features(cells: np.ndarray, names: list[str], where) -> np.ndarray:
         try:
             X[:, j] = np.where(missing, "nan", col).astype(np.float64)
         except ValueError:
-            i = next(i for i, v in enumerate(col) if not missing[i] and not _is_number(v))
+            i = next(i for i, v in enumerate(col) if not missing[i] and not is_number(v))
             raise UserInputError(
                 f"feature column {name!r} holds a non-numeric value {str(col[i])!r} at {where(i)}; "
                 "features must be numbers (empty, '?', 'NA' or 'NaN' mean missing). Drop that "
                 "column, encode it as numbers (e.g. one-hot), or name it as a label."
             ) from None
     return X
-
-
-def _is_number(value: str) -> bool:
-    try:
-        float(value)
-    except ValueError:
-        return False
-    return True
-
-
-def _parse_labels(cells: np.ndarray, names: list[str], where) -> np.ndarray:
-    """(n, L) strings "0"/"1" (also "0.0"/"1.0") -> (n, L) uint8; anything else raises."""
-    try:
-        values = cells.astype(np.float64)
-        if np.all((values == 0) | (values == 1)):
-            return values.astype(np.uint8)
-    except ValueError:
-        pass
-    for j, name in enumerate(names):
-        for i, value in enumerate(cells[:, j]):
-            if not _is_number(value) or float(value) not in (0.0, 1.0):
-                shown = "a missing value" if not str(value).strip() else repr(str(value))
-                raise UserInputError(
-                    f"label column {name!r} must hold 0 or 1; received {shown} at {where(i)}. "
-                    "Write 0/1 in every label cell (labels cannot be missing); for one column of "
-                    "label names use --label-column NAME --delimiter ';'."
-                )
-    raise AssertionError("unreachable: a label cell failed to parse but none was found")
 
 
 def _delimited_labels(table: _CsvText, spec: LabelSpec, known_labels, require_labels):
@@ -393,27 +318,17 @@ def _delimited_labels(table: _CsvText, spec: LabelSpec, known_labels, require_la
         if not require_labels:
             return None, list(known_labels or []), None
         _raise_unknown_columns([spec.label_column], header, path, "--label-column")
-    if not spec.delimiter:
-        raise UserInputError('--delimiter is empty; pass the separator of label names, e.g. ";".')
     j = header.index(spec.label_column)
-    sets = [
-        {name.strip() for name in row[j].split(spec.delimiter) if name.strip()}
-        for row in table.rows
-    ]
-    found = set().union(*sets)
-    names = list(known_labels) if known_labels is not None else sorted(found)
-    unknown = sorted(found - set(names))
-    if unknown:
-        raise UserInputError(
-            f"column {spec.label_column!r} of {path} holds labels the model does not know: "
-            f"{_columns_text(unknown)}; the model knows: {_columns_text(names)}."
-        )
-    if not names:
-        raise UserInputError(
-            f"column {spec.label_column!r} of {path} has no label names (every cell is empty); "
-            f"expected names separated by {spec.delimiter!r}, e.g. 'a{spec.delimiter}b'."
-        )
-    return multi_hot(sets, names), names, [j]
+    Y, names = parse_delimited_labels(
+        [row[j] for row in table.rows],
+        spec.delimiter,
+        column=spec.label_column,
+        path=path,
+        where=table.where,
+        vocabulary=known_labels,
+        vocabulary_name="the model's labels",
+    )
+    return Y, names, [j]
 
 
 # ----------------------------------------------------------------------------- columns
@@ -557,7 +472,7 @@ def _xml_label_names(xml: Path) -> list[str]:
 
 
 def _read_arff(path, spec, known_features, known_labels, require_labels) -> Dataset:
-    text, notes = _read_text(path)
+    text, notes = read_text(path)
     try:
         table = arff.loads(text)
     except arff.ArffException as err:
@@ -578,13 +493,14 @@ def _read_arff(path, spec, known_features, known_labels, require_labels) -> Data
     features = cells[:, feat_idx]
     features[np.vectorize(lambda v: v is None, otypes=[bool])(features)] = np.nan
     X = features.astype(np.float64)  # numeric (or numeric nominal) attributes: cannot fail
+    check_finite(X, [columns[i] for i in feat_idx], str(path), rows="data row")
     label_names = [columns[i] for i in label_idx] if label_idx else []
     Y = None
     if label_idx:
         texts = np.vectorize(lambda v: "" if v is None else str(v), otypes=[str])(
             cells[:, label_idx]
         )
-        Y = _parse_labels(texts, label_names, lambda i: f"data row {i + 1}")
+        Y = parse_binary_labels(texts, label_names, lambda i: f"data row {i + 1}")
     feature_names = [columns[i] for i in feat_idx]
     return _finish(X, Y, feature_names, label_names, known_labels, path, notes)
 
@@ -593,7 +509,7 @@ def _check_numeric_attributes(attributes, feat_idx: list[int], path: Path) -> No
     """Numeric attributes pass; so do nominal ones whose values are all numbers ({0,1})."""
     for i in feat_idx:
         name, kind = attributes[i]
-        if isinstance(kind, list) and all(_is_number(value) for value in kind):
+        if isinstance(kind, list) and all(is_number(value) for value in kind):
             continue
         if isinstance(kind, str) and kind.upper() in _NUMERIC_ARFF_TYPES:
             continue
@@ -641,8 +557,34 @@ def _missing_note(X: np.ndarray, names: list[str]) -> str | None:
     return f"{total} missing feature {values} in {columns.size} {cols} ({shown}{more})"
 
 
-def multi_hot(sets: list[set[str]], names: list[str]) -> np.ndarray:
-    """Label-name sets (every name in ``names``) -> (n, L) uint8 multi-hot rows in ``names``' order."""
-    from sklearn.preprocessing import MultiLabelBinarizer
+def check_finite(
+    X: np.ndarray, feature_names: list[str] | None, where: str, *, rows: str = "row"
+) -> None:
+    """Raise when a feature is infinite (inf, -inf); NaN is allowed (it marks a missing value).
 
-    return MultiLabelBinarizer(classes=list(names)).fit_transform(sets).astype(np.uint8)  # (n, L)
+    Args:
+        X: (n, d) features.
+        feature_names: the d column names, for the message (None: "column 0", "column 1"...).
+        where: what X is, for the message: a file name, or "X passed to fit".
+        rows: what a row is called in the message ("row", "data row").
+
+    Raises:
+        UserInputError: naming the first infinite cell's column and row, and ``where``.
+    """
+    X = np.asarray(X)
+    if X.dtype.kind not in "fc":
+        return  # integers cannot be infinite; other dtypes are the caller's to check
+    infinite = np.argwhere(np.isinf(X.reshape(len(X), -1)))  # (k, 2) row, column
+    if infinite.size:
+        i, j = infinite[0]
+        name = feature_names[j] if feature_names is not None else f"column {j}"
+        shown = "inf" if X.reshape(len(X), -1)[i, j] > 0 else "-inf"
+        _raise_not_finite(name, shown, f"{rows} {i + 1} of {where}")
+
+
+def _raise_not_finite(name: str, shown: str, at: str) -> None:
+    raise UserInputError(
+        f"feature column {name!r} holds the infinite value {shown!r} at {at}; features must be "
+        "finite numbers. Missing values may be left empty or NaN; replace the infinite value by "
+        "a finite number or leave the cell empty."
+    )
