@@ -33,12 +33,12 @@ class MultiLabelMLP(MultiLabelEstimator):
     ) -> FitResult:
         import torch
 
-        from brainnet.pipeline.models import MODELS
+        from brainnet.pipeline.models import model_for
         from brainnet.pipeline.trainer import build_trainer, fit_result
 
         device = resolve_device(cfg.device)
         torch.manual_seed(seed)
-        model = MODELS.get("mlp")(Z_tr.shape[1], Y_tr.shape[1], cfg)
+        model = model_for(cfg.model, "table").build((Z_tr.shape[1],), Y_tr.shape[1], cfg)
         generator = torch.Generator().manual_seed(seed)
         trainer = build_trainer(model, cfg, Y_tr, device, save, verbose, desc, generator=generator)
         state = trainer.fit(Z_tr, Y_tr, Z_val, Y_val)
@@ -60,9 +60,9 @@ class MultiLabelMLP(MultiLabelEstimator):
     ) -> Any:
         import torch
 
-        from brainnet.pipeline.models import MODELS
+        from brainnet.pipeline.models import model_for
 
-        model = MODELS.get("mlp")(n_features, n_labels, cfg)
+        model = model_for(cfg.model, "table").build((n_features,), n_labels, cfg)
         model.load_state_dict({n: torch.from_numpy(a.copy()) for n, a in tensors.items()})
         return model.eval()
 

@@ -50,6 +50,12 @@ class MultiLabelImageClassifier(ConfiguredEstimator):
 
     config_class = ImageTrainConfig
 
+    def _check_config(self, cfg: ImageTrainConfig) -> None:
+        if cfg.n_models != 1:  # cross-fitting of image models comes with the one-estimator rewrite
+            raise UserInputError(
+                f"n_models must be 1 for images for now; received {cfg.n_models}. Drop --n-models."
+            )
+
     # ------------------------------------------------------------------ fit
     def fit(
         self,
@@ -75,7 +81,7 @@ class MultiLabelImageClassifier(ConfiguredEstimator):
 
         from brainnet.pipeline.augment import build_transform, image_stats
         from brainnet.pipeline.estimator import resolve_device
-        from brainnet.pipeline.models import IMAGE_MODELS
+        from brainnet.pipeline.models import model_for
 
         cfg = self.config
         train, val, self.validation_ = _split(images, validation, cfg)
@@ -86,12 +92,8 @@ class MultiLabelImageClassifier(ConfiguredEstimator):
 
         torch.manual_seed(cfg.seed)
         self.mean_, self.std_ = image_stats(train, cfg.image_size, seed=cfg.seed)
-        model = IMAGE_MODELS.get(cfg.model)(
-            len(self.label_names_),
-            image_size=cfg.image_size,
-            pretrained=cfg.pretrained,
-            freeze_backbone=cfg.freeze_backbone,
-        )
+        shape = (3, cfg.image_size, cfg.image_size)
+        model = model_for(cfg.model, "images").build(shape, len(self.label_names_), cfg)
         if model.pretrained_report is not None:
             notes.append(str(model.pretrained_report))
         augment = build_transform(
@@ -327,7 +329,7 @@ class MultiLabelImageClassifier(ConfiguredEstimator):
         """Load a model directory written by ``save`` (no pickle; checked for corruption)."""
         import torch
 
-        from brainnet.pipeline.models import IMAGE_MODELS
+        from brainnet.pipeline.models import model_for
 
         meta, tensors = load_model_dir(path)
         if meta.get("kind") != MODEL_KIND:
@@ -341,7 +343,11 @@ class MultiLabelImageClassifier(ConfiguredEstimator):
             est.label_names_ = list(meta["label_names"])
             est.mean_ = tuple(float(v) for v in meta["normalization"]["mean"])
             est.std_ = tuple(float(v) for v in meta["normalization"]["std"])
-            model = IMAGE_MODELS.get(cfg.model)(len(est.label_names_), image_size=cfg.image_size)
+            plain = cfg.replace(
+                pretrained=None, freeze_backbone=False
+            )  # the weights come from the file
+            shape = (3, cfg.image_size, cfg.image_size)
+            model = model_for(cfg.model, "images").build(shape, len(est.label_names_), plain)
             state = {
                 n[len("model.") :]: torch.from_numpy(a.copy())
                 for n, a in tensors.items()
