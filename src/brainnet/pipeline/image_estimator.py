@@ -51,6 +51,9 @@ class MultiLabelImageClassifier(ConfiguredEstimator):
     config_class = ImageTrainConfig
 
     def _check_config(self, cfg: ImageTrainConfig) -> None:
+        from brainnet.pipeline.models import model_for
+
+        model_for(cfg.model, "images")  # a misspelt --model fails before any image is read
         if cfg.n_models != 1:  # cross-fitting of image models comes with the one-estimator rewrite
             raise UserInputError(
                 f"n_models must be 1 for images for now; received {cfg.n_models}. Drop --n-models."
