@@ -108,11 +108,6 @@ class ScratchMultiLabelMLP(MultiLabelEstimator):
     engine = "scratch"
 
     def _check_config(self, cfg: TrainConfig) -> None:
-        if cfg.model != "mlp":
-            raise UserInputError(
-                f"the scratch engine builds only the mlp model; received model={cfg.model!r}. "
-                "Drop --model or use --engine torch."
-            )
         if cfg.activation not in ACTIVATIONS or cfg.activation == "softmax":
             valid = ", ".join(n for n in ACTIVATIONS.names() if n != "softmax")
             raise UserInputError(
