@@ -4,7 +4,7 @@ Run it from the repository root (or ``make bench-images``):
 
     .venv/bin/python benchmarks/images.py [--quick] [--quality] [--threads N] [--markdown out.md] [--json out.json]
 
-Everything uses the seed CNN (``IMAGE_MODELS.get("seed_cnn")``, 5 labels) at 150 x 150 pixels, float32, on the
+Everything uses the seed CNN (``MODELS.get("seed_cnn")``, 5 labels) at 150 x 150 pixels, float32, on the
 CPU, with images from ``make_shapes``. One initial state_dict is copied into every model, so all start alike.
 
 1. Training throughput (images/s), batch 32, BCE-with-logits, ``torch.optim.Adam(lr=1e-3)``, model in train mode
@@ -83,6 +83,7 @@ from rich.console import Console
 from torch import nn
 
 import brainnet
+from brainnet.core.config import ImageTrainConfig
 from brainnet.core.data.builtin_images import SHAPE_KINDS, make_shapes
 from brainnet.core.data.images import ImageSet, decode_image
 from brainnet.core.files import atomic_write_text
@@ -90,7 +91,7 @@ from brainnet.pipeline.augment import build_transform, image_stats
 from brainnet.pipeline.callbacks import EarlyStopping
 from brainnet.pipeline.image_data import ImageDataset, LoaderReport, make_loader
 from brainnet.pipeline.image_estimator import MultiLabelImageClassifier
-from brainnet.pipeline.models import IMAGE_MODELS
+from brainnet.pipeline.models import MODELS
 from brainnet.pipeline.trainer import Trainer
 
 SIDE, BATCH, LR = 150, 32, 1e-3
@@ -139,7 +140,7 @@ def median_seconds(fn: Callable[[], object], runs: int) -> float:
 
 def new_model(init: dict[str, torch.Tensor]) -> nn.Module:
     """A seed CNN (5 labels, 150 px) holding a copy of ``init``."""
-    model = IMAGE_MODELS.get("seed_cnn")(N_LABELS, image_size=SIDE)
+    model = MODELS.get("seed_cnn").build((3, SIDE, SIDE), N_LABELS, ImageTrainConfig())
     model.load_state_dict(init)
     return model
 
@@ -551,7 +552,7 @@ def run(args: argparse.Namespace, out: Console, log: Console) -> None:
         out.print(line, markup=False)
     plan = PLANS["quick" if args.quick else "default"]
     torch.manual_seed(0)
-    seed_model = IMAGE_MODELS.get("seed_cnn")(N_LABELS, image_size=SIDE)
+    seed_model = MODELS.get("seed_cnn").build((3, SIDE, SIDE), N_LABELS, ImageTrainConfig())
     init = {k: v.clone() for k, v in seed_model.state_dict().items()}  # every model starts here
     images = make_shapes(plan.train_images, size=SIDE, seed=0)
     stats = image_stats(images, SIDE)

@@ -128,7 +128,7 @@ def test_a_class_folder_trains_single_label_data(files, tmp_path):
             ["--engine", "scratch"],
             "--engine scratch does not train images; engines for images: torch",
         ),
-        (["--model", "resnt18"], "model must be one of seed_cnn, resnet18"),
+        (["--model", "resnt18"], "unknown model 'resnt18'; available: "),
         (["--label-columns", "2"], "--label-columns applies to tables"),
     ],
 )
@@ -170,9 +170,11 @@ def test_resnet18_from_a_local_pretrained_file_with_a_frozen_backbone(files, tmp
     """--model resnet18 --pretrained FILE --freeze-backbone: the file is read locally and reported."""
     from safetensors.torch import save_file
 
-    from brainnet.pipeline.models import IMAGE_MODELS
+    from brainnet.core.config import ImageTrainConfig
+    from brainnet.pipeline.models import MODELS
 
-    source = IMAGE_MODELS.get("resnet18")(7, image_size=32)  # another head size: it is replaced
+    cfg = ImageTrainConfig(model="resnet18")
+    source = MODELS.get("resnet18").build((3, 32, 32), 7, cfg)  # another head size: it is replaced
     weights = tmp_path / "resnet18.safetensors"
     save_file({k: v.contiguous() for k, v in source.state_dict().items()}, str(weights))
     argv = ["train", str(files / "manifest.csv"), "--out", str(tmp_path / "m"), *FAST]

@@ -1,7 +1,132 @@
+import dataclasses
+import json
+from pathlib import Path
+
 import pytest
 
-from brainnet.core.config import TrainConfig
+from brainnet.core import config as config_module
+from brainnet.core.config import CommonConfig, ImageTrainConfig, TrainConfig
+from brainnet.core.decision.metrics import MONITORS
+from brainnet.core.decision.thresholds import OBJECTIVES
 from brainnet.core.errors import UserInputError
+
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "models_v0_1_0"
+# every default, pinned: saved models and published numbers depend on them
+TABLE_DEFAULTS = {
+    "model": "mlp",
+    "n_models": 10,
+    "epochs": 300,
+    "batch_size": 64,
+    "weight_decay": 1e-2,
+    "patience": 20,
+    "lr": 1e-3,
+    "pos_weight": "none",
+    "val_fraction": 0.2,
+    "monitor": "average_precision",
+    "threshold_objective": "micro_f1",
+    "min_positives": 5,
+    "threshold_shrinkage": 10.0,
+    "at_least_one": None,
+    "seed": 0,
+    "device": "auto",
+    "hidden_sizes": [512],
+    "dropout": 0.5,
+    "input_dropout": 0.1,
+    "batch_norm": True,
+    "activation": "relu",
+    "impute": True,
+}
+IMAGE_DEFAULTS = {
+    **{k: TABLE_DEFAULTS[k] for k in (f.name for f in dataclasses.fields(CommonConfig))},
+    "model": "seed_cnn",
+    "n_models": 1,
+    "epochs": 30,
+    "batch_size": 32,
+    "weight_decay": 0.0,
+    "patience": 5,
+    "image_size": 150,
+    "pretrained": None,
+    "freeze_backbone": False,
+    "rotation": 20.0,
+    "shift": 0.2,
+    "hflip": True,
+    "workers": 0,
+    "cache": True,
+    "strict": False,
+}
+
+
+@pytest.mark.parametrize(
+    "config,expected", [(TrainConfig, TABLE_DEFAULTS), (ImageTrainConfig, IMAGE_DEFAULTS)]
+)
+def test_defaults_are_the_tested_ones(config, expected):
+    assert config().to_dict() == expected
+    assert all(type(v) is type(expected[k]) for k, v in config().to_dict().items())
+
+
+def test_shared_fields_are_declared_once_with_one_help():
+    shared = [f.name for f in dataclasses.fields(CommonConfig)]
+    assert "model" in shared and "n_models" in shared and len(shared) == 16
+    table = {f.name: f for f in dataclasses.fields(TrainConfig)}
+    image = {f.name: f for f in dataclasses.fields(ImageTrainConfig)}
+    assert set(table) & set(image) == set(shared)
+    source = Path(config_module.__file__).read_text("utf-8")
+    for f in dataclasses.fields(CommonConfig):
+        # the subclasses re-use the base declaration: same type, same help, written once in config.py
+        assert table[f.name].metadata == f.metadata == image[f.name].metadata, f.name
+        assert table[f.name].type == f.type == image[f.name].type
+        assert source.count(f.metadata["help"][:40]) == 1, f.name
+    assert set(TrainConfig.kind_defaults) == set(ImageTrainConfig.kind_defaults) <= set(shared)
+
+
+@pytest.mark.parametrize("config", [TrainConfig, ImageTrainConfig])
+def test_every_field_has_help_text(config):
+    for f in dataclasses.fields(config):
+        assert isinstance(f.metadata.get("help"), str) and len(f.metadata["help"]) > 10, f.name
+
+
+def test_per_kind_defaults_go_through_kind_defaults_only():
+    class Short(ImageTrainConfig):
+        kind_defaults = {**ImageTrainConfig.kind_defaults, "epochs": 3}
+
+    Short = dataclasses.dataclass(frozen=True)(Short)
+    assert Short().epochs == 3 and ImageTrainConfig().epochs == 30
+    with pytest.raises(KeyError):
+
+        class Typo(TrainConfig):
+            kind_defaults = {"epohcs": 3}
+
+
+def test_a_saved_config_from_before_model_and_n_models_still_loads():
+    table = json.loads((FIXTURES / "table_torch" / "brainnet.json").read_text())["config"]
+    image = json.loads((FIXTURES / "images_seed_cnn" / "brainnet.json").read_text())["config"]
+    assert "model" not in table and "n_models" not in image
+    cfg = TrainConfig.from_dict(table, source="brainnet.json")
+    assert cfg.model == "mlp" and cfg.n_models == 2 and cfg.hidden_sizes == (8,)
+    icfg = ImageTrainConfig.from_dict(image, source="brainnet.json")
+    assert icfg.n_models == 1 and icfg.model == "seed_cnn" and icfg.image_size == 16
+
+
+@pytest.mark.parametrize("config", [TrainConfig, ImageTrainConfig])
+def test_monitor_and_objective_are_checked_against_their_registries(config):
+    for name in MONITORS:
+        assert config(monitor=name).monitor == name
+    for name in OBJECTIVES:
+        assert config(threshold_objective=name).threshold_objective == name
+    listed = ", ".join(MONITORS.names())
+    with pytest.raises(UserInputError, match=f"monitor must be one of {listed}; received 'loos'"):
+        config(monitor="loos")
+
+
+def test_engine_owned_names_need_only_be_non_empty():
+    # the engines' registries judge model and activation names when they build the network
+    assert TrainConfig(model="anything", activation="swish").model == "anything"
+    with pytest.raises(UserInputError, match="model must be a registered model name; received ''"):
+        TrainConfig(model="")
+    with pytest.raises(UserInputError, match="activation must be an activation name"):
+        TrainConfig(activation=" ")
+    with pytest.raises(UserInputError, match="model in config must be of type str; received 3"):
+        ImageTrainConfig.from_dict({"model": 3})
 
 
 def test_defaults_are_valid_and_round_trip():
@@ -23,7 +148,11 @@ def test_unknown_key_names_the_closest_option():
         ({"epochs": 2.5}, "epochs in config must be of type int"),
         ({"epochs": True}, "epochs in config must be of type int"),
         ({"dropout": 1.0}, r"dropout must be a probability in \[0, 1\); received 1.0"),
-        ({"threshold_objective": "f2"}, "threshold_objective must be one of micro_f1, macro_f1"),
+        (
+            {"threshold_objective": "f2"},
+            "threshold_objective must be one of hamming, macro_f1, micro_f1, samples_f1; received 'f2'",
+        ),
+        ({"n_models": 0}, "n_models must be an integer >= 1; received 0"),
         ({"val_fraction": 0.9}, r"val_fraction must be a fraction in \(0, 0.5\]"),
         ({"device": "tpu"}, "device must be auto, cpu, cuda, cuda:N or mps"),
         ({"hidden_sizes": [0]}, "hidden_sizes must be positive layer widths"),
@@ -70,19 +199,3 @@ def test_optional_bool_accepts_unset_and_rejects_strings():
     assert TrainConfig.from_dict({"at_least_one": False}).at_least_one is False
     with pytest.raises(UserInputError, match="at_least_one must be of type bool | None"):
         TrainConfig.from_dict({"at_least_one": "yes"})
-
-
-def test_cli_options_are_generated_from_the_config():
-    import argparse
-
-    from brainnet.cli.options import add_config_options, config_from_args
-
-    parser = argparse.ArgumentParser()
-    add_config_options(parser)
-    cfg = config_from_args(
-        parser.parse_args(["--hidden-sizes", "64,32", "--no-at-least-one", "--lr", "0.01"])
-    )
-    assert cfg.hidden_sizes == (64, 32) and cfg.at_least_one is False and cfg.lr == 0.01
-    assert config_from_args(parser.parse_args([])) == TrainConfig()
-    with pytest.raises(SystemExit):
-        parser.parse_args(["--hidden-sizes", "a,b"])

@@ -1,26 +1,33 @@
-"""Command-line options generated from TrainConfig, so the dataclass stays the single source of truth."""
+"""Command-line options generated from the configs, so the dataclasses stay the single source of truth.
+
+Each option's help is its field's ``metadata["help"]``; the names an option accepts (models, activations,
+monitors, threshold objectives) come from the registries that own them, which are read without importing torch.
+"""
 
 from __future__ import annotations
 
 import argparse
-import inspect
-import re
+import dataclasses
 import typing
 from typing import Any
 
-from brainnet.core.config import CHOICES, ImageTrainConfig, TrainConfig
+from brainnet.core.config import POS_WEIGHTS, ImageTrainConfig, TrainConfig
 from brainnet.core.data.labels import LabelSpec
+from brainnet.core.decision.metrics import MONITORS
+from brainnet.core.decision.thresholds import OBJECTIVES
 from brainnet.core.errors import UserInputError
+from brainnet.pipeline.models.activations import ACTIVATIONS as TORCH_ACTIVATIONS
+from brainnet.pipeline.models.registry import MODELS, model_for
+from brainnet.scratch.layers.activations import ACTIVATIONS as SCRATCH_ACTIVATIONS
 
 CONFIGS = {"tables": TrainConfig, "images": ImageTrainConfig}
-
-
-def _field_comments(config: type) -> dict[str, str]:
-    """The trailing ``# comment`` of each config field, used as its --help text."""
-    src = inspect.getsource(config)
-    # "name: type = value  # comment", also when the formatter wrapped the value in parentheses
-    pattern = r"^\s+(\w+): [^=\n]+= (?:\(\n\s+)?[^#\n]*#\s*(.+)$"
-    return dict(re.findall(pattern, src, flags=re.MULTILINE))
+DATA = {"tables": "table", "images": "images"}  # config kind -> ModelSpec.data
+# options whose value is one of a fixed set, shown as {a,b,c}; each list comes from its owner
+CHOICES = {
+    "monitor": MONITORS.names,
+    "threshold_objective": OBJECTIVES.names,
+    "pos_weight": lambda: list(POS_WEIGHTS),
+}
 
 
 def _int_list(text: str) -> tuple[int, ...]:
@@ -40,6 +47,22 @@ def _shown(value: Any, hint: Any = None) -> str:
     return str(value)
 
 
+def _scratch_activations() -> list[str]:
+    # softmax normalises across the units: the scratch engine refuses it as a hidden activation
+    return [n for n in SCRATCH_ACTIVATIONS.names() if n != "softmax"]
+
+
+def _names_help(name: str) -> str:
+    """What a registry-owned option accepts, per kind or engine ("" for other options)."""
+    if name == "model":
+        kinds = {k: [n for n in MODELS if MODELS.get(n).data == d] for k, d in DATA.items()}
+        return "; ".join(f"{k}: {', '.join(v)}" for k, v in kinds.items())
+    if name == "activation":
+        torch, scratch = ", ".join(TORCH_ACTIVATIONS.names()), ", ".join(_scratch_activations())
+        return f"--engine torch: {torch}; --engine scratch: {scratch}"
+    return ""
+
+
 def add_config_options(parser: argparse.ArgumentParser) -> None:
     """--config YAML plus one --option per field of TrainConfig and ImageTrainConfig (default: not given).
 
@@ -50,24 +73,26 @@ def add_config_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--config", metavar="YAML", help="a YAML file of training options (a preset)"
     )
-    names: dict[str, list[str]] = {}
+    declared: dict[str, dataclasses.Field] = {}
+    kinds_of: dict[str, list[str]] = {}
     for kind, config in CONFIGS.items():
-        for name in config.field_names():
-            names.setdefault(name, []).append(kind)
-    for name, kinds in names.items():
-        config = CONFIGS[kinds[0]]
-        comment = next((_field_comments(CONFIGS[k]).get(name) for k in kinds), None) or ""
-        hint = typing.get_type_hints(config)[name]
+        for f in dataclasses.fields(config):
+            declared.setdefault(f.name, f)
+            kinds_of.setdefault(f.name, []).append(kind)
+    for name, kinds in kinds_of.items():
+        hint = typing.get_type_hints(CONFIGS[kinds[0]])[name]
         defaults = {k: _shown(getattr(CONFIGS[k](), name), hint) for k in kinds}
         if len(set(defaults.values())) == 1:
             shown = f"default: {defaults[kinds[0]]}"
         else:
             shown = "default: " + ", ".join(f"{v} for {k}" for k, v in defaults.items())
         prefix = "" if len(kinds) == len(CONFIGS) else f"{kinds[0]}: "
+        names = _names_help(name)
+        text = declared[name].metadata["help"] + (f" ({names})" if names else "")
         kwargs: dict[str, Any] = {
             "dest": f"cfg_{name}",
             "default": argparse.SUPPRESS,
-            "help": f"{prefix}{comment} ({shown})",
+            "help": f"{prefix}{text} ({shown})",
         }
         flag = "--" + name.replace("_", "-")
         if hint in (bool, bool | None):
@@ -75,7 +100,7 @@ def add_config_options(parser: argparse.ArgumentParser) -> None:
         elif typing.get_origin(hint) is tuple:
             group.add_argument(flag, type=_int_list, metavar="N,N", **kwargs)
         elif name in CHOICES:
-            group.add_argument(flag, metavar="{" + ",".join(CHOICES[name]) + "}", **kwargs)
+            group.add_argument(flag, metavar="{" + ",".join(CHOICES[name]()) + "}", **kwargs)
         elif hint == str | None:
             group.add_argument(flag, type=str, metavar=name.upper(), **kwargs)
         else:
@@ -86,7 +111,11 @@ def config_from_args(
     args: argparse.Namespace, kind: str = "tables", preset: dict[str, Any] | None = None
 ) -> Any:
     """The config of ``kind`` ("tables" or "images"): defaults, then a built-in dataset's ``preset``, then
-    --config YAML, then the options given on the command line."""
+    --config YAML, then the options given on the command line.
+
+    The model and the activation are checked against the registries of the engine that will build them
+    (``--engine``, torch by default), so a misspelt name stops the run before any data is read.
+    """
     config = CONFIGS[kind]
     values = dict(preset or {})
     if getattr(args, "config", None):
@@ -100,7 +129,12 @@ def config_from_args(
             f"{flags} apply to {other} only, and this data is {kind}. Drop them (see `brainnet train "
             "--help`: each option says which data it applies to)."
         )
-    return config.from_dict({**values, **overrides}, source="the training options")
+    cfg = config.from_dict({**values, **overrides}, source="the training options")
+    model_for(cfg.model, DATA[kind])
+    if kind == "tables":
+        engine = getattr(args, "engine", "torch")
+        (SCRATCH_ACTIVATIONS if engine == "scratch" else TORCH_ACTIVATIONS).get(cfg.activation)
+    return cfg
 
 
 def add_data_options(parser: argparse.ArgumentParser) -> None:

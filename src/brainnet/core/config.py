@@ -1,7 +1,23 @@
-"""One typed training config: the single source of truth for defaults, presets and CLI overrides.
+"""The typed training configs: the single source of truth for defaults, help text, presets and CLI overrides.
 
-YAML presets set it (``--config preset.yaml``), ``--key value`` options override it, unknown keys and wrong types
-are errors, and the resolved config is saved inside every model directory.
+``CommonConfig`` declares, once, every option that tables and images share; ``TrainConfig`` (tables) and
+``ImageTrainConfig`` (images) extend it with their own options and set the per-kind defaults of the shared ones
+in ``kind_defaults`` (epochs, batch size, weight decay, patience, n_models and the model name differ by kind).
+YAML presets set a config (``--config preset.yaml``), ``--key value`` options override it, unknown keys and wrong
+types are errors, and the resolved config is saved inside every model directory.
+
+Each field carries its ``--help`` text in ``dataclasses.field(metadata={"help": ...})``. Why metadata and not a
+typed-CLI library such as tyro: the dataclass is more than a CLI schema (it is the YAML preset schema, the
+estimators' keyword arguments and the config saved with every model), the CLI needs what such libraries make
+awkward (one parser for two configs, "tables:"/"images:" prefixes, defaults shown per kind, argparse subcommands
+as they are), and metadata is the standard library: no new dependency, readable by any tool through
+``dataclasses.fields``.
+
+Names that registries own are never listed here. ``monitor`` and ``threshold_objective`` are checked against the
+core registries (``MONITORS``, ``OBJECTIVES``); ``model`` and ``activation`` belong to the engines' registries
+(torch in ``brainnet.pipeline``, NumPy in ``brainnet.scratch``), which core cannot import, so a config checks
+only that they are non-empty and the engine's ``Registry.get`` names what exists when it builds the network
+(the CLI asks the engines' registries before training starts).
 """
 
 from __future__ import annotations
@@ -10,37 +26,80 @@ import dataclasses
 import difflib
 import types
 import typing
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
+from brainnet.core.decision.metrics import MONITORS
+from brainnet.core.decision.thresholds import OBJECTIVES
 from brainnet.core.errors import UserInputError
 
-ACTIVATIONS = ("relu", "gelu", "silu", "tanh", "leaky_relu", "elu")
-MONITORS = (
-    "loss",
-    "average_precision",
-    "micro_f1",
-    "macro_f1",
-    "macro_auc",
-    "mean_average_precision",
-)
-THRESHOLD_OBJECTIVES = ("micro_f1", "macro_f1", "samples_f1", "hamming")
 POS_WEIGHTS = ("none", "auto")
-# the registered image models (brainnet.pipeline.models.IMAGE_MODELS; a test keeps the two equal)
-IMAGE_MODELS = ("seed_cnn", "resnet18", "resnet50", "mobilenet_v3_small", "efficientnet_b0")
-# options whose value is one of a fixed set (the CLI shows these in --help)
-CHOICES = {
-    "activation": ACTIVATIONS,
-    "monitor": MONITORS,
-    "threshold_objective": THRESHOLD_OBJECTIVES,
-    "pos_weight": POS_WEIGHTS,
-    "model": IMAGE_MODELS,
-}
 
 
-class _Config:
-    """What every typed config shares: building from YAML/JSON mappings, overrides, saving."""
+def _option(help: str, default: Any = dataclasses.MISSING) -> Any:
+    """A config field: its default (none: each kind sets it in ``kind_defaults``) and its --help text."""
+    return field(default=default, metadata={"help": help})
+
+
+@dataclass(frozen=True)
+class CommonConfig:
+    """The options tables and images share, declared once; a kind sets the first six in ``kind_defaults``.
+
+    Not for direct use: ``TrainConfig`` and ``ImageTrainConfig`` are the configs.
+    """
+
+    # the per-kind defaults of the fields below that have none; applied when a subclass is created
+    kind_defaults: ClassVar[dict[str, Any]] = {}
+
+    # --- set per kind
+    model: str = _option("the network, by registered name")
+    n_models: int = _option(
+        "models trained and averaged (seeds seed, seed+1, ...); >1: cross-fitting on n_models stratified "
+        "folds, each model early-stops on its own fold and thresholds come from out-of-fold probabilities"
+    )
+    epochs: int = _option("upper bound; early stopping usually ends sooner")
+    batch_size: int = _option("training examples per optimisation step")
+    weight_decay: float = _option("AdamW's decoupled weight decay (0: plain Adam)")
+    patience: int = _option("epochs without improvement before stopping; best weights are restored")
+    # --- optimisation: AdamW on BCEWithLogits
+    lr: float = _option("AdamW's learning rate", 1e-3)
+    pos_weight: str = _option(
+        '"auto": weight positives by (negatives / positives) per label, capped', "none"
+    )
+    # --- early stopping on the validation split (the data's own, else multi-label stratified)
+    val_fraction: float = _option(
+        "hold-out share when n_models is 1 and the data has no val split, in (0, 0.5]", 0.2
+    )
+    monitor: str = _option("validation quantity that early stopping watches", "average_precision")
+    # --- decision layer: per-label thresholds tuned on the validation split
+    threshold_objective: str = _option("what the per-label thresholds maximise", "micro_f1")
+    min_positives: int = _option(
+        "labels with fewer validation positives use the global threshold", 5
+    )
+    threshold_shrinkage: float = _option(
+        "pull per-label thresholds toward the global one (0 = off)", 10.0
+    )
+    at_least_one: bool | None = _option(
+        "give a row with no label over its threshold its top label; unset: on when every training row "
+        "has a label",
+        None,
+    )
+    # --- run
+    seed: int = _option("random seed of initialisation, splits and shuffling", 0)
+    device: str = _option('"auto" (CUDA if present), "cpu", "cuda", "cuda:1", "mps"', "auto")
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Give the shared fields named in the subclass's ``kind_defaults`` its defaults: the same field (type,
+        help) with another default, so nothing is declared twice."""
+        super().__init_subclass__(**kwargs)
+        shared = {f.name: f for f in fields(CommonConfig)}
+        annotations = dict(cls.__dict__.get("__annotations__", {}))
+        for name, default in cls.__dict__.get("kind_defaults", {}).items():
+            base = shared[name]  # a KeyError here is a typo in kind_defaults
+            annotations[name] = base.type
+            setattr(cls, name, field(default=default, metadata=base.metadata))
+        cls.__annotations__ = annotations
 
     def __post_init__(self) -> None:
         _check_types(self)
@@ -48,6 +107,37 @@ class _Config:
 
     def validate(self) -> None:
         """Check value ranges; raises UserInputError naming the option and the allowed values."""
+        _check(bool(self.model.strip()), "model", self.model, "a registered model name")
+        _check(self.n_models >= 1, "n_models", self.n_models, "an integer >= 1")
+        _check(self.epochs >= 1, "epochs", self.epochs, "an integer >= 1")
+        _check(self.batch_size >= 2, "batch_size", self.batch_size, "an integer >= 2")
+        _check(self.lr > 0, "lr", self.lr, "a positive learning rate such as 0.001")
+        _check(self.weight_decay >= 0, "weight_decay", self.weight_decay, "a number >= 0")
+        _check(self.pos_weight in POS_WEIGHTS, "pos_weight", self.pos_weight, "'none' or 'auto'")
+        _check(
+            0 < self.val_fraction <= 0.5,
+            "val_fraction",
+            self.val_fraction,
+            "a fraction in (0, 0.5]",
+        )
+        _check_name(self.monitor, "monitor", MONITORS.names())
+        _check(self.patience >= 1, "patience", self.patience, "an integer >= 1")
+        _check_name(self.threshold_objective, "threshold_objective", OBJECTIVES.names())
+        _check(self.min_positives >= 0, "min_positives", self.min_positives, "an integer >= 0")
+        _check(
+            self.threshold_shrinkage >= 0,
+            "threshold_shrinkage",
+            self.threshold_shrinkage,
+            "a number >= 0",
+        )
+        _check(
+            self.device == "auto"
+            or self.device in ("cpu", "mps")
+            or self.device.startswith("cuda"),
+            "device",
+            self.device,
+            "auto, cpu, cuda, cuda:N or mps",
+        )
 
     @classmethod
     def field_names(cls) -> list[str]:
@@ -106,44 +196,30 @@ class _Config:
 
 
 @dataclass(frozen=True)
-class TrainConfig(_Config):
+class TrainConfig(CommonConfig):
     """Everything that decides how a multi-label model is trained on tables. Defaults are the tested ones."""
 
+    kind_defaults = {
+        "model": "mlp",
+        "n_models": 10,
+        "epochs": 300,
+        "batch_size": 64,
+        "weight_decay": 1e-2,
+        "patience": 20,
+    }
+
     # --- model: an MLP from features to one logit per label
-    hidden_sizes: tuple[int, ...] = (512,)  # widths of the hidden layers; () is logistic regression
-    dropout: float = 0.5  # dropout after each hidden layer, in [0, 1)
-    input_dropout: float = 0.1  # dropout on the standardised inputs, in [0, 1)
-    batch_norm: bool = True  # BatchNorm1d after each hidden linear layer
-    activation: str = "relu"  # non-linearity of the hidden layers
-    # --- optimisation: AdamW on BCEWithLogits
-    epochs: int = 300  # upper bound; early stopping usually ends sooner
-    batch_size: int = 64
-    lr: float = 1e-3
-    weight_decay: float = 1e-2  # AdamW's decoupled weight decay
-    pos_weight: str = (
-        "none"  # "auto": weight positives by (negatives / positives) per label, capped
+    hidden_sizes: tuple[int, ...] = _option(
+        "widths of the hidden layers; () is logistic regression", (512,)
     )
-    # --- early stopping on the validation split (multi-label stratified, taken from training data)
-    val_fraction: float = 0.2  # hold-out share when n_models is 1, in (0, 0.5]
-    monitor: str = "average_precision"  # validation quantity that early stopping watches
-    patience: int = 20  # epochs without improvement before stopping; best weights are restored
-    # --- decision layer: per-label thresholds tuned on the validation split
-    threshold_objective: str = "micro_f1"  # what the per-label thresholds maximise
-    min_positives: int = 5  # labels with fewer validation positives use the global threshold
-    threshold_shrinkage: float = 10.0  # pull per-label thresholds toward the global one (0 = off)
-    at_least_one: bool | None = (
-        None  # give a row with no label over its threshold its top label; unset: on when every training row has a label
-    )
-    # --- ensemble: average the probabilities of n_models models (seeds seed, seed+1, ...)
-    n_models: int = 10  # >1: cross-fitting on n_models stratified folds, thresholds from out-of-fold probabilities
+    dropout: float = _option("dropout after each hidden layer, in [0, 1)", 0.5)
+    input_dropout: float = _option("dropout on the standardised inputs, in [0, 1)", 0.1)
+    batch_norm: bool = _option("BatchNorm1d after each hidden linear layer", True)
+    activation: str = _option("non-linearity of the hidden layers", "relu")
     # --- data
-    impute: bool = True  # fill missing features with training medians; False rejects them
-    # --- run
-    seed: int = 0
-    device: str = "auto"  # "auto" (CUDA if present), "cpu", "cuda", "cuda:1", "mps"
+    impute: bool = _option("fill missing features with training medians; False rejects them", True)
 
     def validate(self) -> None:
-        """Check value ranges; raises UserInputError naming the option and the allowed values."""
         _check(
             all(h >= 1 for h in self.hidden_sizes),
             "hidden_sizes",
@@ -157,97 +233,57 @@ class TrainConfig(_Config):
             self.input_dropout,
             "a probability in [0, 1)",
         )
-        _check(
-            self.activation in ACTIVATIONS,
-            "activation",
-            self.activation,
-            f"one of {', '.join(ACTIVATIONS)}",
-        )
-        _check(self.n_models >= 1, "n_models", self.n_models, "an integer >= 1")
-        _check_common(self)
+        _check(bool(self.activation.strip()), "activation", self.activation, "an activation name")
+        super().validate()
 
 
 @dataclass(frozen=True)
-class ImageTrainConfig(_Config):
+class ImageTrainConfig(CommonConfig):
     """Everything that decides how a multi-label image model is trained. Defaults are the tested ones."""
 
+    kind_defaults = {
+        "model": "seed_cnn",
+        "n_models": 1,
+        "epochs": 30,
+        "batch_size": 32,
+        "weight_decay": 0.0,
+        "patience": 5,
+    }
+
     # --- model: a registered image network from pixels to one logit per label
-    model: str = "seed_cnn"  # the network: the tutorial CNN or a torchvision family
-    image_size: int = 150  # images are resized to image_size x image_size pixels
-    pretrained: str | None = (
-        None  # a local weights file (.safetensors, .pt) to start from; never downloaded
+    image_size: int = _option("images are resized to image_size x image_size pixels", 150)
+    pretrained: str | None = _option(
+        "a local weights file (.safetensors, .pt) to start from; never downloaded", None
     )
-    freeze_backbone: bool = False  # train only the head (transfer learning from --pretrained)
+    freeze_backbone: bool = _option(
+        "train only the head (transfer learning from --pretrained)", False
+    )
     # --- augmentation of the training images (never at evaluation)
-    rotation: float = 20.0  # random rotation up to +- this many degrees; 0 turns it off
-    shift: float = 0.2  # random width and height shift, a fraction of the size; 0 turns it off
-    hflip: bool = True  # random horizontal flip
-    # --- optimisation: AdamW on BCEWithLogits
-    epochs: int = 30  # upper bound; early stopping usually ends sooner
-    batch_size: int = 32
-    lr: float = 1e-3
-    weight_decay: float = 0.0  # AdamW's decoupled weight decay (0: plain Adam)
-    pos_weight: str = (
-        "none"  # "auto": weight positives by (negatives / positives) per label, capped
+    rotation: float = _option("random rotation up to +- this many degrees; 0 turns it off", 20.0)
+    shift: float = _option(
+        "random width and height shift, a fraction of the size; 0 turns it off", 0.2
     )
-    # --- early stopping on the validation split (the data's own, else multi-label stratified)
-    val_fraction: float = 0.2  # hold-out share when the data has no val split, in (0, 0.5]
-    monitor: str = "average_precision"  # validation quantity that early stopping watches
-    patience: int = 5  # epochs without improvement before stopping; best weights are restored
-    # --- decision layer: per-label thresholds tuned on the validation split
-    threshold_objective: str = "micro_f1"  # what the per-label thresholds maximise
-    min_positives: int = 5  # labels with fewer validation positives use the global threshold
-    threshold_shrinkage: float = 10.0  # pull per-label thresholds toward the global one (0 = off)
-    at_least_one: bool | None = (
-        None  # give a row with no label over its threshold its top label; unset: on when every training row has a label
-    )
-    n_models: int = 1  # >1: cross-fitting on n_models stratified folds
+    hflip: bool = _option("random horizontal flip", True)
     # --- data loading
-    workers: int = 0  # DataLoader worker processes (0: decode in the training process)
-    cache: bool = True  # keep decoded, resized images in memory so later epochs skip decoding
-    strict: bool = False  # stop at the first unreadable image instead of skipping and counting it
-    # --- run
-    seed: int = 0
-    device: str = "auto"  # "auto" (CUDA if present), "cpu", "cuda", "cuda:1", "mps"
+    workers: int = _option("DataLoader worker processes (0: decode in the training process)", 0)
+    cache: bool = _option(
+        "keep decoded, resized images in memory so later epochs skip decoding", True
+    )
+    strict: bool = _option(
+        "stop at the first unreadable image instead of skipping and counting it", False
+    )
 
     def validate(self) -> None:
-        _check(self.model in IMAGE_MODELS, "model", self.model, f"one of {', '.join(IMAGE_MODELS)}")
         _check(self.image_size >= 16, "image_size", self.image_size, "an integer >= 16")
         _check(0 <= self.rotation <= 180, "rotation", self.rotation, "degrees in [0, 180]")
         _check(0 <= self.shift < 1, "shift", self.shift, "a fraction in [0, 1)")
         _check(self.workers >= 0, "workers", self.workers, "an integer >= 0")
-        _check_common(self)
+        super().validate()
 
 
-def _check_common(cfg: Any) -> None:
-    """The checks of the options both configs have."""
-    _check(cfg.epochs >= 1, "epochs", cfg.epochs, "an integer >= 1")
-    _check(cfg.batch_size >= 2, "batch_size", cfg.batch_size, "an integer >= 2")
-    _check(cfg.lr > 0, "lr", cfg.lr, "a positive learning rate such as 0.001")
-    _check(cfg.weight_decay >= 0, "weight_decay", cfg.weight_decay, "a number >= 0")
-    _check(cfg.pos_weight in POS_WEIGHTS, "pos_weight", cfg.pos_weight, "'none' or 'auto'")
-    _check(0 < cfg.val_fraction <= 0.5, "val_fraction", cfg.val_fraction, "a fraction in (0, 0.5]")
-    _check(cfg.monitor in MONITORS, "monitor", cfg.monitor, f"one of {', '.join(MONITORS)}")
-    _check(cfg.patience >= 1, "patience", cfg.patience, "an integer >= 1")
-    _check(
-        cfg.threshold_objective in THRESHOLD_OBJECTIVES,
-        "threshold_objective",
-        cfg.threshold_objective,
-        f"one of {', '.join(THRESHOLD_OBJECTIVES)}",
-    )
-    _check(cfg.min_positives >= 0, "min_positives", cfg.min_positives, "an integer >= 0")
-    _check(
-        cfg.threshold_shrinkage >= 0,
-        "threshold_shrinkage",
-        cfg.threshold_shrinkage,
-        "a number >= 0",
-    )
-    _check(
-        cfg.device == "auto" or cfg.device in ("cpu", "mps") or cfg.device.startswith("cuda"),
-        "device",
-        cfg.device,
-        "auto, cpu, cuda, cuda:N or mps",
-    )
+def _check_name(value: str, name: str, names: list[str]) -> None:
+    """``value`` is one of a registry's ``names`` (the registry owns the list)."""
+    _check(value in names, name, value, f"one of {', '.join(names)}")
 
 
 def _check(ok: bool, name: str, value: Any, expected: str) -> None:
@@ -283,7 +319,7 @@ def _coerce(name: str, value: Any, hint: Any, source: str) -> Any:
     return value
 
 
-def _check_types(cfg: _Config) -> None:
+def _check_types(cfg: CommonConfig) -> None:
     hints = typing.get_type_hints(type(cfg))
     for f in fields(cfg):
         value = getattr(cfg, f.name)

@@ -25,6 +25,11 @@ class TorchEngine(Engine):
 
     name = "torch"
 
+    def check(self, cfg: Any, recipe: Recipe) -> None:
+        from brainnet.pipeline.models import model_for
+
+        model_for(cfg.model, recipe.kind)  # a misspelt model fails before any data is read
+
     def fit_one(
         self,
         cfg: Any,
@@ -128,19 +133,12 @@ class TorchEngine(Engine):
 
 def build_network(cfg: Any, recipe: Recipe, n_labels: int, *, for_loading: bool = False) -> Any:
     """The registered network ``cfg.model`` for the recipe's inputs; when loading, no pretrained file is read
-    (the saved weights replace it)."""
-    from brainnet.pipeline.models import IMAGE_MODELS, MODELS
+    and nothing is frozen (the saved weights replace them)."""
+    from brainnet.pipeline.models import model_for
 
-    if recipe.kind == "table":
-        return MODELS.get("mlp")(recipe.input_shape[0], n_labels, cfg)
-    if for_loading:
-        return IMAGE_MODELS.get(cfg.model)(n_labels, image_size=cfg.image_size)
-    return IMAGE_MODELS.get(cfg.model)(
-        n_labels,
-        image_size=cfg.image_size,
-        pretrained=cfg.pretrained,
-        freeze_backbone=cfg.freeze_backbone,
-    )
+    if for_loading and recipe.kind == "images":
+        cfg = cfg.replace(pretrained=None, freeze_backbone=False)
+    return model_for(cfg.model, recipe.kind).build(recipe.input_shape, n_labels, cfg)
 
 
 def image_logits(model: Any, dataset: Any, device: Any) -> tuple[Any, np.ndarray, dict[int, str]]:

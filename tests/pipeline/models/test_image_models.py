@@ -6,14 +6,9 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
+from brainnet.core.config import ImageTrainConfig
 from brainnet.core.errors import UserInputError
-from brainnet.pipeline.models import (
-    IMAGE_MODELS,
-    ImageClassifier,
-    head_parameters,
-    seed_cnn,
-    torchvision_models,
-)
+from brainnet.pipeline.models import MODELS, ImageClassifier, seed_cnn, torchvision_models
 
 SIZE = 32  # the smallest size every architecture takes (torchvision's overall stride)
 Y = torch.tensor([[1, 0, 1], [0, 1, 0], [1, 1, 0], [0, 0, 1]], dtype=torch.float32)
@@ -45,12 +40,27 @@ def no_network(monkeypatch, tmp_path):
     assert not hub.exists() or not any(hub.rglob("*")), "something was written to the torch hub dir"
 
 
-def _build(name, n_labels=3, **kwargs):
+IMAGE_MODELS = [n for n in MODELS if MODELS.get(n).data == "images"]
+
+
+def _new(name, n_labels=3, size=SIZE, pretrained=None, **options):
+    """``MODELS.get(name).build`` for (3, size, size) images; ``pretrained`` a path or None."""
+    pretrained = None if pretrained is None else str(pretrained)
+    cfg = ImageTrainConfig(model=name, pretrained=pretrained, **options)
+    return MODELS.get(name).build((3, size, size), n_labels, cfg)
+
+
+def _build(name, n_labels=3, **options):
     torch.manual_seed(0)
-    return IMAGE_MODELS.get(name)(n_labels, image_size=SIZE, **kwargs)
+    return _new(name, n_labels, **options)
 
 
-@pytest.mark.parametrize("name", IMAGE_MODELS.names())
+def test_every_image_model_is_registered_with_a_builder_and_help():
+    assert IMAGE_MODELS == sorted(["seed_cnn", *torchvision_models.HEADS])
+    assert all(MODELS.get(n).help for n in IMAGE_MODELS)
+
+
+@pytest.mark.parametrize("name", IMAGE_MODELS)
 def test_registered_image_model_contract(name):
     """(B, L) finite logits, and 10 Adam steps memorise 4 images (dropout off, BatchNorm training)."""
     model = _build(name)
@@ -76,12 +86,12 @@ def test_registered_image_model_contract(name):
     assert losses[-1] < 0.3 * losses[0], losses
 
 
-@pytest.mark.parametrize("name", IMAGE_MODELS.names())
+@pytest.mark.parametrize("name", IMAGE_MODELS)
 def test_freeze_backbone_trains_only_the_head(name):
     model = _build(name, freeze_backbone=True)
     assert model.backbone_frozen
     assert not any(p.requires_grad for p in model.backbone.parameters())
-    assert all(p.requires_grad for p in head_parameters(model))
+    assert all(p.requires_grad for p in model.head.parameters())
     model.train()
     norms = [
         m for m in model.backbone.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)
@@ -103,26 +113,28 @@ def test_freeze_backbone_trains_only_the_head(name):
 def test_nothing_is_downloaded_and_weights_are_random():
     """The no_network fixture fails on any download; two builds differ, so no stored weights were used."""
     a = _build("resnet18")
-    b = IMAGE_MODELS.get("resnet18")(3, image_size=SIZE)
+    b = _new("resnet18")
     assert not torch.equal(a.backbone.conv1.weight, b.backbone.conv1.weight)
 
 
 def test_minimum_image_sizes():
-    model = IMAGE_MODELS.get("seed_cnn")(2, image_size=seed_cnn.MIN_IMAGE_SIZE).eval()
+    model = _new("seed_cnn", 2, size=seed_cnn.MIN_IMAGE_SIZE).eval()
     assert model(torch.randn(1, 3, 10, 10)).shape == (1, 2)
     with pytest.raises(UserInputError, match=r"seed_cnn needs image_size >= 10; received 9"):
-        IMAGE_MODELS.get("seed_cnn")(2, image_size=9)
+        _new("seed_cnn", 2, size=9)
     for name in torchvision_models.HEADS:
         with pytest.raises(UserInputError, match=rf"{name} needs image_size >= 32; received 31"):
-            IMAGE_MODELS.get(name)(2, image_size=31)
+            _new(name, 2, size=31)
 
 
-def test_unknown_name_lists_the_image_models():
-    with pytest.raises(
-        UserInputError, match=r"unknown image model 'resnt18'; available: .*seed_cnn"
-    ) as e:
-        IMAGE_MODELS.get("resnt18")
-    assert "Did you mean 'resnet18'" in str(e.value)
+@pytest.mark.parametrize("name", IMAGE_MODELS)
+def test_image_models_refuse_other_input_shapes(name):
+    cfg = ImageTrainConfig(model=name)
+    for shape in [(10,), (1, SIZE, SIZE), (3, SIZE, SIZE + 1)]:
+        with pytest.raises(
+            UserInputError, match=r"reads square RGB images, input_shape \(3, S, S\)"
+        ):
+            MODELS.get(name).build(shape, 2, cfg)
 
 
 # ---- pretrained weights from a local file ----
@@ -141,9 +153,9 @@ def test_pretrained_round_trip_keeps_backbone_and_refreshes_head(tmp_path, suffi
     source = _build("mobilenet_v3_small", n_labels=3)
     path = _save(source.state_dict(), tmp_path / f"w{suffix}")
     torch.manual_seed(1)
-    loaded = IMAGE_MODELS.get("mobilenet_v3_small")(5, image_size=SIZE, pretrained=path)
+    loaded = _new("mobilenet_v3_small", 5, pretrained=path)
     torch.manual_seed(1)
-    fresh = IMAGE_MODELS.get("mobilenet_v3_small")(5, image_size=SIZE)
+    fresh = _new("mobilenet_v3_small", 5)
     for k, v in source.backbone.state_dict().items():
         assert torch.equal(loaded.backbone.state_dict()[k], v), k
     assert torch.equal(loaded.head.weight, fresh.head.weight)  # untouched by the file
@@ -159,7 +171,7 @@ def test_pretrained_same_labels_loads_the_head_too_nested_and_prefixed(tmp_path)
     source = _build("seed_cnn")
     state = {"module." + k: v for k, v in source.state_dict().items()}
     path = _save({"epoch": 3, "state_dict": state}, tmp_path / "ckpt.pt")
-    loaded = IMAGE_MODELS.get("seed_cnn")(3, image_size=SIZE, pretrained=path)
+    loaded = _new("seed_cnn", 3, pretrained=path)
     assert all(torch.equal(v, loaded.state_dict()[k]) for k, v in source.state_dict().items())
     assert not loaded.pretrained_report.head_skipped
 
@@ -170,7 +182,7 @@ def test_pretrained_reads_torchvisions_own_checkpoints(tmp_path):
     torch.manual_seed(2)
     imagenet = torchvision.models.resnet18(weights=None)  # stands in for resnet18-f37072fd.pth
     path = _save(imagenet.state_dict(), tmp_path / "resnet18.bin")
-    model = IMAGE_MODELS.get("resnet18")(5, image_size=SIZE, pretrained=path, freeze_backbone=True)
+    model = _new("resnet18", 5, pretrained=path, freeze_backbone=True)
     theirs = imagenet.state_dict()
     for k, v in model.backbone.state_dict().items():
         assert torch.equal(v, theirs[k]), k
@@ -180,7 +192,9 @@ def test_pretrained_reads_torchvisions_own_checkpoints(tmp_path):
 
 
 def test_pretrained_refuses_missing_and_unreadable_files(tmp_path):
-    build = IMAGE_MODELS.get("seed_cnn")
+    def build(n_labels, image_size, pretrained):
+        return _new("seed_cnn", n_labels, size=image_size, pretrained=pretrained)
+
     with pytest.raises(UserInputError, match="no such file"):
         build(3, image_size=SIZE, pretrained=tmp_path / "nope.pth")
     (tmp_path / "w.txt").write_text("hello")
@@ -206,12 +220,12 @@ def test_pretrained_refuses_foreign_architectures(tmp_path):
         match=rf"none of the {n} tensors in .*cnn.safetensors match resnet18's backbone parameters.*"
         r"different architecture",
     ):
-        IMAGE_MODELS.get("resnet18")(3, image_size=SIZE, pretrained=cnn)
+        _new("resnet18", 3, pretrained=cnn)
     r18 = _save(_build("resnet18").state_dict(), tmp_path / "r18.pth")
     with pytest.raises(
         UserInputError, match=r"wrong shape for resnet50's backbone: .*layer1\.0\.conv1"
     ):
-        IMAGE_MODELS.get("resnet50")(3, image_size=SIZE, pretrained=r18)
+        _new("resnet50", 3, pretrained=r18)
 
 
 CALLED = []
@@ -235,5 +249,5 @@ def test_pretrained_never_unpickles_arbitrary_objects(tmp_path):
         UserInputError,
         match=r"pickled Python objects besides tensors \(.*_mark\).*weights_only=True",
     ):
-        IMAGE_MODELS.get("seed_cnn")(3, image_size=SIZE, pretrained=path)
+        _new("seed_cnn", 3, pretrained=path)
     assert CALLED == []

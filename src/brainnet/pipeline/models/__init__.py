@@ -1,23 +1,25 @@
-"""Models by registered name. Tabular models (``MODELS``) map (B, d) features to (B, L) logits; image
-models (``IMAGE_MODELS``) map (B, 3, S, S) images to (B, L) logits. Every model is backbone + head."""
+"""Models by registered name, in one registry: ``MODELS`` (a ``ModelSpec`` each; tables map (B, d) features and
+images (B, 3, S, S) pixels to (B, L) logits; every model is backbone + head). Importing this package does not
+import torch: the model classes load on first use of their names."""
 
-from brainnet.pipeline.models import seed_cnn, torchvision_models  # noqa: F401  (they register)
-from brainnet.pipeline.models.image_classifier import (
-    ImageClassifier,
-    backbone_parameters,
-    head_parameters,
-)
-from brainnet.pipeline.models.mlp import MLP
-from brainnet.pipeline.models.pretrained import PretrainedReport, load_pretrained
-from brainnet.pipeline.models.registry import IMAGE_MODELS, MODELS
+from importlib import import_module
+from typing import Any
 
-__all__ = [
-    "IMAGE_MODELS",
-    "MLP",
-    "MODELS",
-    "ImageClassifier",
-    "PretrainedReport",
-    "backbone_parameters",
-    "head_parameters",
-    "load_pretrained",
-]
+from brainnet.pipeline.models.activations import ACTIVATIONS
+from brainnet.pipeline.models.registry import MODELS, ModelSpec, model_for
+
+# public name -> module that defines it (and imports torch), loaded on first access (PEP 562)
+_LAZY = {
+    "MLP": "brainnet.pipeline.models.mlp",
+    "ImageClassifier": "brainnet.pipeline.models.image_classifier",
+    "PretrainedReport": "brainnet.pipeline.models.pretrained",
+    "load_pretrained": "brainnet.pipeline.models.pretrained",
+}
+
+__all__ = ["ACTIVATIONS", "MODELS", "ModelSpec", "model_for", *_LAZY]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'brainnet.pipeline.models' has no attribute {name!r}")

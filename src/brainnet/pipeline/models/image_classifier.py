@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
@@ -15,7 +14,7 @@ from brainnet.pipeline.models.pretrained import load_pretrained
 class ImageClassifier(nn.Module):
     """images (B, 3, S, S) -> backbone -> features (B, C) -> head Linear(C, L) -> logits (B, L).
 
-    Every entry of ``IMAGE_MODELS`` builds one of these, so the trainer, freezing and ``--pretrained``
+    Every image entry of ``MODELS`` builds one of these, so the trainer, freezing and ``--pretrained``
     treat all architectures alike: the parameters under ``backbone.`` are the backbone, the ones under
     ``head.`` the head. No sigmoid inside: it lives in the loss and in ``predict_proba``.
 
@@ -76,25 +75,23 @@ class ImageClassifier(nn.Module):
         return self
 
 
-def backbone_parameters(model: nn.Module) -> Iterator[nn.Parameter]:
-    """The backbone's parameters of any brainnet model (``model.backbone``): image models and the MLP."""
-    return model.backbone.parameters()
-
-
-def head_parameters(model: nn.Module) -> Iterator[nn.Parameter]:
-    """The head's parameters of any brainnet model (``model.head``): give these a larger learning rate."""
-    return model.head.parameters()
-
-
-def finish(
-    model: ImageClassifier, pretrained: str | Path | None, freeze_backbone: bool
-) -> ImageClassifier:
-    """What every builder does last: load ``--pretrained`` weights, then freeze the backbone if asked."""
-    if pretrained is not None:
-        model.pretrained_report = load_pretrained(model, pretrained)
-    if freeze_backbone:
+def finish(model: ImageClassifier, cfg: Any) -> ImageClassifier:
+    """What every builder does last: load ``cfg.pretrained`` weights, then freeze the backbone if
+    ``cfg.freeze_backbone``."""
+    if cfg.pretrained is not None:
+        model.pretrained_report = load_pretrained(model, cfg.pretrained)
+    if cfg.freeze_backbone:
         model.freeze_backbone()
     return model
+
+
+def image_side(arch: str, input_shape: tuple[int, ...]) -> int:
+    """S of an input_shape (3, S, S); UserInputError for any other shape."""
+    if len(input_shape) != 3 or input_shape[0] != 3 or input_shape[1] != input_shape[2]:
+        raise UserInputError(
+            f"{arch} reads square RGB images, input_shape (3, S, S); received {tuple(input_shape)}."
+        )
+    return input_shape[1]
 
 
 def check_image_size(arch: str, image_size: int, minimum: int) -> None:

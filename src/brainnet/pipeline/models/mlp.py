@@ -6,16 +6,8 @@ import torch
 from torch import nn
 
 from brainnet.core.config import TrainConfig
-from brainnet.pipeline.models.registry import MODELS
-
-_ACTIVATIONS = {
-    "relu": nn.ReLU,
-    "gelu": nn.GELU,
-    "silu": nn.SiLU,
-    "tanh": nn.Tanh,
-    "leaky_relu": nn.LeakyReLU,
-    "elu": nn.ELU,
-}
+from brainnet.pipeline.models.activations import ACTIVATIONS
+from brainnet.pipeline.models.activations import activation as make_activation
 
 
 class MLP(nn.Module):
@@ -28,7 +20,7 @@ class MLP(nn.Module):
         dropout: dropout probability after each hidden block.
         input_dropout: dropout on the inputs.
         batch_norm: BatchNorm1d after each hidden linear layer.
-        activation: a key of ``_ACTIVATIONS``.
+        activation: a name in ``brainnet.pipeline.models.activations.ACTIVATIONS``.
     """
 
     def __init__(
@@ -42,13 +34,14 @@ class MLP(nn.Module):
         activation: str = "relu",
     ) -> None:
         super().__init__()
+        ACTIVATIONS.get(activation)  # an unknown name fails here, also without hidden layers
         layers: list[nn.Module] = [nn.Dropout(input_dropout)] if input_dropout > 0 else []
         width = n_features
         for h in hidden_sizes:
             layers.append(nn.Linear(width, h, bias=not batch_norm))
             if batch_norm:
                 layers.append(nn.BatchNorm1d(h))
-            layers += [_ACTIVATIONS[activation](), nn.Dropout(dropout)]
+            layers += [make_activation(activation), nn.Dropout(dropout)]
             width = h
         self.backbone = nn.Sequential(*layers)
         self.head = nn.Linear(width, n_labels)
@@ -63,8 +56,9 @@ class MLP(nn.Module):
         return self.forward_head(self.forward_features(x))
 
 
-@MODELS.register("mlp")
-def build_mlp(n_features: int, n_labels: int, config: TrainConfig) -> MLP:
+def build_mlp(input_shape: tuple[int, ...], n_labels: int, config: TrainConfig) -> MLP:
+    """The registered "mlp": input_shape (d,), the layers of ``config`` (a ``TrainConfig``)."""
+    (n_features,) = input_shape
     return MLP(
         n_features,
         n_labels,

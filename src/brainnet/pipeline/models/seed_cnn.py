@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import Any
 
 from torch import nn
 
@@ -10,8 +10,8 @@ from brainnet.pipeline.models.image_classifier import (
     ImageClassifier,
     check_image_size,
     finish,
+    image_side,
 )
-from brainnet.pipeline.models.registry import IMAGE_MODELS
 
 MIN_IMAGE_SIZE = (
     10  # 10 -> conv 8 -> pool 4 -> conv 2 -> pool 1: the smallest size that keeps a pixel
@@ -45,24 +45,18 @@ def seed_cnn_backbone(image_size: int, dropout: float = DROPOUT) -> nn.Sequentia
     )
 
 
-@IMAGE_MODELS.register("seed_cnn")
-def build_seed_cnn(
-    n_labels: int,
-    *,
-    image_size: int = 150,
-    pretrained: str | Path | None = None,
-    freeze_backbone: bool = False,
-) -> ImageClassifier:
-    """The seed CNN: about 5.3M parameters at 150 px, almost all in the dense layer.
+def build_seed_cnn(input_shape: tuple[int, ...], n_labels: int, cfg: Any) -> ImageClassifier:
+    """The registered "seed_cnn": about 5.3M parameters at 150 px, almost all in the dense layer.
 
     Args:
+        input_shape: (3, S, S); S at least 10.
         n_labels: L, one logit per label.
-        image_size: side of the square input images; at least 10.
-        pretrained: a local weights file (see ``pretrained.load_pretrained``), or None for random init.
-        freeze_backbone: train only the head (see ``ImageClassifier.freeze_backbone``).
+        cfg: reads ``pretrained`` (a local weights file, see ``pretrained.load_pretrained``, or None for random
+            init) and ``freeze_backbone`` (train only the head, see ``ImageClassifier.freeze_backbone``).
 
     Returns:
         An ``ImageClassifier`` mapping (B, 3, S, S) images to (B, L) logits.
     """
+    image_size = image_side("seed_cnn", input_shape)
     model = ImageClassifier("seed_cnn", seed_cnn_backbone(image_size), 64, n_labels)
-    return finish(model, pretrained, freeze_backbone)
+    return finish(model, cfg)

@@ -8,7 +8,7 @@ before it (for MobileNetV3 the 1024-wide hidden Linear, for EfficientNet the dro
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import Any
 
 from torch import nn
 
@@ -16,8 +16,8 @@ from brainnet.pipeline.models.image_classifier import (
     ImageClassifier,
     check_image_size,
     finish,
+    image_side,
 )
-from brainnet.pipeline.models.registry import IMAGE_MODELS
 
 MIN_IMAGE_SIZE = 32  # the overall stride: below it the last stage sees only padding
 
@@ -53,53 +53,23 @@ def torchvision_backbone(arch: str) -> tuple[nn.Module, int]:
 
 
 def build_torchvision(
-    arch: str,
-    n_labels: int,
-    *,
-    image_size: int = 150,
-    pretrained: str | Path | None = None,
-    freeze_backbone: bool = False,
+    arch: str, input_shape: tuple[int, ...], n_labels: int, cfg: Any
 ) -> ImageClassifier:
-    """A torchvision architecture as an ``ImageClassifier``.
+    """A torchvision architecture as an ``ImageClassifier`` (the registered torchvision names).
 
     Args:
         arch: a key of ``HEADS`` (the torchvision constructor's name).
+        input_shape: (3, S, S); S at least 32. The networks pool adaptively, so the size does not change the
+            weights, only the cost.
         n_labels: L, one logit per label.
-        image_size: side of the square input images; at least 32. The networks pool adaptively, so the
-            size does not change the weights, only the cost.
-        pretrained: a local weights file (see ``pretrained.load_pretrained``), e.g. torchvision's own
-            ``resnet18-f37072fd.pth`` downloaded by you; None for random init.
-        freeze_backbone: train only the head (see ``ImageClassifier.freeze_backbone``).
+        cfg: reads ``pretrained`` (a local weights file, see ``pretrained.load_pretrained``, e.g. torchvision's
+            own ``resnet18-f37072fd.pth`` downloaded by you; None for random init) and ``freeze_backbone``
+            (train only the head, see ``ImageClassifier.freeze_backbone``).
 
     Returns:
         An ``ImageClassifier`` mapping (B, 3, S, S) images to (B, L) logits.
     """
-    check_image_size(arch, image_size, MIN_IMAGE_SIZE)
+    check_image_size(arch, image_side(arch, input_shape), MIN_IMAGE_SIZE)
     backbone, width = torchvision_backbone(arch)
     model = ImageClassifier(arch, backbone, width, n_labels, source_head=HEADS[arch])
-    return finish(model, pretrained, freeze_backbone)
-
-
-def _register(arch: str) -> None:
-    def build(
-        n_labels: int,
-        *,
-        image_size: int = 150,
-        pretrained: str | Path | None = None,
-        freeze_backbone: bool = False,
-    ) -> ImageClassifier:
-        return build_torchvision(
-            arch,
-            n_labels,
-            image_size=image_size,
-            pretrained=pretrained,
-            freeze_backbone=freeze_backbone,
-        )
-
-    build.__name__ = build.__qualname__ = f"build_{arch}"
-    build.__doc__ = f"torchvision's {arch} as an image model; see ``build_torchvision``."
-    IMAGE_MODELS.register(arch)(build)
-
-
-for _arch in HEADS:
-    _register(_arch)
+    return finish(model, cfg)
