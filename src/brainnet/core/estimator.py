@@ -323,7 +323,7 @@ class MultiLabelEstimator(ConfiguredEstimator):
     def _checkpoint_saver(self, path: Path) -> Callable[[Any], None]:
         """Returns save(model): writes the models trained so far plus ``model`` with 0.5 thresholds."""
 
-        def save(model: Any) -> None:
+        def save(model: Any, info: Any = None) -> None:
             snap = self._checkpoint_copy(len(self.label_names_))
             for name in (
                 "feature_names_",

@@ -190,7 +190,7 @@ class MultiLabelImageClassifier(ConfiguredEstimator):
     def _checkpoint_saver(self, path: Path) -> Callable[[Any], None]:
         """save(model): writes the model of the best epoch so far with 0.5 thresholds (a usable model)."""
 
-        def save(model: Any) -> None:
+        def save(model: Any, info: Any = None) -> None:
             snap = self._checkpoint_copy(len(self.label_names_))
             snap.label_names_, snap.source_ = self.label_names_, self.source_
             snap.mean_, snap.std_, snap.model_ = self.mean_, self.std_, model
