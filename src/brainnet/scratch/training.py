@@ -96,7 +96,12 @@ class NumpyLoop:
         assign_arrays(self.model, {k: v.copy() for k, v in snapshot.items()}, "the snapshot")
 
     def run(self, X, y, batch_size: int, logs: Callable[[dict], dict], *, seed=None, shuffle=True):
-        """Train until ``epochs``, StopTraining or Ctrl-C; ``logs(train_logs)`` gives each epoch's logs."""
+        """Train until ``epochs``, StopTraining or Ctrl-C (kept: ``state.interrupted``); returns the TrainState.
+
+        Args:
+            X, y: (n, ...) inputs and targets; batches of ``batch_size`` rows, reshuffled per epoch by ``seed``.
+            logs: ``logs(train_logs)`` -> the epoch's logs (add validation values here).
+        """
         rng = np.random.default_rng(seed)
 
         def epoch() -> dict[str, float]:
