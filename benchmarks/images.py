@@ -87,8 +87,8 @@ from brainnet.core.config import ImageTrainConfig
 from brainnet.core.data.builtin_images import SHAPE_KINDS, make_shapes
 from brainnet.core.data.images import ImageSet, decode_image
 from brainnet.core.files import atomic_write_text
+from brainnet.core.training import EarlyStopping
 from brainnet.pipeline.augment import build_transform, image_stats
-from brainnet.pipeline.callbacks import EarlyStopping
 from brainnet.pipeline.image_data import ImageDataset, LoaderReport, make_loader
 from brainnet.pipeline.image_estimator import MultiLabelImageClassifier
 from brainnet.pipeline.models import MODELS

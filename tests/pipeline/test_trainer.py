@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from brainnet.pipeline.callbacks import Callback, EarlyStopping
+from brainnet.core.training import Callback, EarlyStopping
 from brainnet.pipeline.trainer import Trainer, predict_logits
 
 
@@ -57,7 +57,7 @@ def test_events_in_order_and_history(toy_data):
 
 
 def test_early_stopping_stops_and_restores_the_best_weights(toy_data):
-    stopper = EarlyStopping("val_loss", "min", patience=3)
+    stopper = EarlyStopping("val_loss", "min", patience=3, min_delta=1e-6)
     trainer, data = _setup(toy_data, epochs=200, callbacks=[stopper])
     state = trainer.fit(*data)
     assert state.epoch < 200 and "no improvement of val_loss for 3 epochs" in state.stop_reason
@@ -85,7 +85,7 @@ class InterruptAt(Callback):
 
 
 def test_ctrl_c_stops_cleanly_and_keeps_the_best_model(toy_data):
-    stopper = EarlyStopping("val_loss", "min", patience=50)
+    stopper = EarlyStopping("val_loss", "min", patience=50, min_delta=1e-6)
     trainer, data = _setup(toy_data, epochs=100, callbacks=[stopper, InterruptAt(6)])
     state = trainer.fit(*data)
     assert state.interrupted and "interrupted (Ctrl-C) during epoch 6" in state.stop_reason

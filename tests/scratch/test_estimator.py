@@ -108,3 +108,32 @@ def test_network_mirrors_the_torch_mlp_layout():
     names = [type(layer).__name__ for layer in net.layers]
     assert names == ["Dropout"] + ["Dense", "BatchNorm", "ReLU", "Dropout"] * 2 + ["Dense"]
     assert net.predict(np.zeros((2, 5), np.float32)).shape == (2, 3)
+
+
+def test_fit_network_checkpoints_the_best_epoch_with_its_info(toy_data):
+    from brainnet.core.config import TrainConfig
+    from brainnet.scratch.estimator import fit_network
+
+    X, Y = toy_data
+    Z = ((X - X.mean(0)) / X.std(0)).astype(np.float32)
+    cfg = TrainConfig(**{**FAST, "epochs": 30, "patience": 3})
+    saved = []
+    result = fit_network(
+        cfg,
+        0,
+        Z[:200],
+        Y[:200],
+        Z[200:],
+        Y[200:],
+        verbose=False,
+        save=lambda m, i: saved.append(i),
+        desc="training",
+    )
+    best = result.history[result.best_epoch - 1]
+    assert result.stop_reason == "no improvement of val_average_precision for 3 epochs"
+    assert result.epochs_run == len(result.history) == result.best_epoch + 3
+    info = saved[-1]  # the first save is immediate; a later one too soon is saved at fit end
+    assert info["epoch"] == result.best_epoch and info["monitor"] == "val_average_precision"
+    assert info["value"] == best["val_average_precision"] and info["time"].endswith("+00:00")
+    P = 1 / (1 + np.exp(-result.model.predict(Z[200:]).astype(np.float64)))
+    assert average_precision(Y[200:], P) == pytest.approx(best["val_average_precision"], abs=1e-12)

@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
-from brainnet.scratch import Dense, Sequential
+from brainnet.scratch import BatchNorm, Callback, Dense, ReLU, Sequential
 from brainnet.scratch.callbacks import EarlyStopping
-from brainnet.scratch.optimizers import SGD
+from brainnet.scratch.optimizers import SGD, Adam
 
 
 def _data(n=64, seed=0):
@@ -64,7 +64,8 @@ def test_early_stopping_restores_weights_of_best_val_epoch():
     stop = EarlyStopping(monitor="val_loss", patience=3, restore_best_weights=True, min_delta=10.0)
     history = model.fit(X, y, epochs=20, validation_split=0.25, callbacks=[stop], seed=0)
     assert history.epoch == [0, 1, 2, 3]  # no drop of 10 after epoch 0
-    assert stop.best_epoch == 0
+    assert stop.best_epoch == 1 and history.state.best_epoch == 1  # the loop counts epochs from 1
+    assert history.state.stop_reason == "no improvement of val_loss for 3 epochs"
     assert model.evaluate(X[48:], y[48:])["loss"] == pytest.approx(history.history["val_loss"][0])
 
 
@@ -110,10 +111,58 @@ def test_same_seed_gives_identical_history():
     assert runs[0] == runs[1]
 
 
-def test_verbose_prints_one_line_per_epoch(capsys):
+def test_verbose_shows_the_core_progress_bar_on_stderr(capsys):
     X, y = _data()
     model = _model()
     model.compile(optimizer="adam", loss="mse", metrics=["mae"])
-    model.fit(X, y, epochs=2, verbose=1)
-    lines = capsys.readouterr().out.strip().splitlines()
-    assert lines[0].startswith("Epoch 1/2 - loss: ") and "mae: " in lines[1]
+    history = model.fit(X, y, epochs=2, verbose=1)
+    out = capsys.readouterr()
+    assert out.out == ""  # not a terminal: no per-epoch spam, one final line on stderr
+    lines = out.err.strip().splitlines()
+    assert len(lines) == 1 and "2/2" in lines[0]
+    assert f"loss {history.history['loss'][-1]:.4f}" in lines[0]
+
+
+def _bn_model():
+    return Sequential(
+        [Dense(16, use_bias=False, rng=0), BatchNorm(0.9, 1e-5), ReLU(), Dense(1, rng=1)]
+    )
+
+
+class _Outputs(Callback):
+    """What the network predicts on X and its moving mean at the end of every epoch."""
+
+    def __init__(self, X):
+        self.X, self.outputs, self.means = X, {}, {}
+
+    def on_epoch_end(self, loop, logs):
+        self.outputs[loop.state.epoch] = loop.model.predict(self.X)
+        self.means[loop.state.epoch] = loop.model.layers[1].moving_mean.copy()
+
+
+def test_keras_early_stopping_restores_batchnorm_statistics_too():
+    X, y = _data(n=200)
+    y = y + np.random.default_rng(5).normal(scale=3.0, size=y.shape)  # noisy: it overfits
+    model = _bn_model()
+    model.compile(optimizer=Adam(_built(model), lr=0.05), loss="mse")
+    seen = _Outputs(X[150:])
+    stop = EarlyStopping(monitor="val_loss", patience=3, restore_best_weights=True)
+    history = model.fit(X, y, epochs=100, validation_split=0.25, callbacks=[seen, stop], seed=0)
+    best, last = stop.best_epoch, history.state.epoch
+    assert last == best + 3 < 100
+    assert not np.array_equal(seen.means[best], seen.means[last])
+    np.testing.assert_array_equal(model.layers[1].moving_mean, seen.means[best])
+    np.testing.assert_array_equal(model.predict(X[150:]), seen.outputs[best])
+
+
+def test_ctrl_c_returns_the_history_so_far():
+    class Interrupt(Callback):
+        def on_batch_end(self, loop, loss):
+            if loop.state.epoch == 3:
+                raise KeyboardInterrupt
+
+    X, y = _data()
+    model = _model()
+    model.compile(optimizer="adam", loss="mse")
+    history = model.fit(X, y, epochs=10, callbacks=[Interrupt()], seed=0)
+    assert history.state.interrupted and history.epoch == [0, 1]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -12,23 +11,13 @@ import torch
 from torch import nn
 
 from brainnet.core.decision.metrics import MONITORS
-from brainnet.pipeline.callbacks import Callback, StopTraining
+from brainnet.core.training import Callback, TrainState, emit, run_loop, validation_logs
 
-
-@dataclass
-class TrainState:
-    """What the loop knows; callbacks read and write it."""
-
-    epoch: int = 0
-    best_epoch: int | None = None
-    best_value: float | None = None
-    history: list[dict[str, float]] = field(default_factory=list)
-    stop_reason: str = ""
-    interrupted: bool = False
+__all__ = ["Trainer", "TrainState", "build_trainer", "fit_result", "predict_logits"]
 
 
 class Trainer:
-    """Trains ``model`` on in-memory tensors.
+    """Trains ``model`` on in-memory tensors (``fit``) or any batches (``run``); a ``brainnet.core.training.Loop``.
 
     Args:
         model: maps (B, d) to (B, L) logits.
@@ -62,9 +51,14 @@ class Trainer:
         self.device = torch.device(device)
         self.state = TrainState()
 
-    def _emit(self, event: str, *args: object) -> None:
-        for cb in self.callbacks:
-            getattr(cb, event)(self, *args)
+    def snapshot(self) -> dict[str, torch.Tensor]:
+        """A deep copy of the state_dict (parameters and buffers: BatchNorm running statistics too)."""
+        return {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+
+    def restore(self, snapshot: object) -> None:
+        """Load a ``snapshot()`` back into the model."""
+        assert isinstance(snapshot, dict)
+        self.model.load_state_dict(snapshot)
 
     def fit(self, X: np.ndarray, Y: np.ndarray, X_val: np.ndarray, Y_val: np.ndarray) -> TrainState:
         """Train on in-memory features (n, d) and labels (n, L); see ``run``."""
@@ -93,31 +87,17 @@ class Trainer:
             validation: called after each epoch; returns ((n_val, L) logits on the CPU, (n_val, L) 0/1 labels).
         """
         self.model.to(self.device)
-        self._emit("on_fit_start")
-        try:
-            for epoch in range(1, self.epochs + 1):
-                self.state.epoch = epoch
-                self._emit("on_epoch_start")
-                train_loss = self._train_epoch(batches())
-                logs = {
-                    "epoch": float(epoch),
-                    "train_loss": train_loss,
-                    **self._validate(*validation()),
-                }
-                self.state.history.append(logs)
-                try:
-                    self._emit("on_epoch_end", logs)
-                except StopTraining as stop:
-                    self.state.stop_reason = str(stop)
-                    break
-            else:
-                self.state.stop_reason = f"reached the epoch limit ({self.epochs})"
-        except KeyboardInterrupt:
-            self.state.interrupted = True
-            self.state.stop_reason = f"interrupted (Ctrl-C) during epoch {self.state.epoch}"
-        finally:
-            self._emit("on_fit_end")
-        return self.state
+
+        def train_epoch() -> dict[str, float]:
+            train_loss = self._train_epoch(batches())
+            logits, Y_val = validation()
+            return {
+                "epoch": float(self.state.epoch),
+                "train_loss": train_loss,
+                **self._validate(logits, Y_val),
+            }
+
+        return run_loop(self, train_epoch)
 
     def _train_epoch(self, batches: Iterable[tuple[torch.Tensor, torch.Tensor]]) -> float:
         self.model.train()
@@ -133,21 +113,15 @@ class Trainer:
                 )
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
-            self._emit("on_after_backward")
+            emit(self, "on_after_backward")
             self.optimizer.step()
             total += value * yb.shape[0]
             seen += yb.shape[0]
-            self._emit("on_batch_end", value)
+            emit(self, "on_batch_end", value)
         return total / max(seen, 1)
 
     def _validate(self, logits: torch.Tensor, Y_val: np.ndarray) -> dict[str, float]:
-        targets = torch.as_tensor(Y_val, dtype=torch.float32)
-        val_loss = float(nn.functional.binary_cross_entropy_with_logits(logits, targets))
-        logs = {"val_loss": val_loss}
-        if self.monitor != "loss":
-            P = torch.sigmoid(logits).numpy().astype(np.float64)
-            logs[f"val_{self.monitor}"] = float(MONITORS.get(self.monitor).fn(Y_val, P))
-        return logs
+        return validation_logs(Y_val, logits.detach().cpu().numpy(), self.monitor)
 
 
 def build_trainer(
@@ -155,7 +129,7 @@ def build_trainer(
     cfg: Any,
     labels: np.ndarray,
     device: torch.device,
-    save: Callable[[nn.Module], None] | None,
+    save: Callable[[nn.Module, dict[str, Any]], None] | None,
     verbose: bool,
     desc: str,
     *,
@@ -166,7 +140,7 @@ def build_trainer(
     trainable parameters, early stopping on ``cfg.monitor``, a checkpoint when ``save`` is given, a progress bar
     when ``verbose``."""
     from brainnet.core.estimator import pos_weights
-    from brainnet.pipeline.callbacks import Checkpoint, EarlyStopping, ProgressBar
+    from brainnet.core.training import Checkpoint, EarlyStopping, ProgressBar
 
     pos_weight = None
     if cfg.pos_weight == "auto":
@@ -174,7 +148,7 @@ def build_trainer(
     trainable = [p for p in model.parameters() if p.requires_grad]
     monitor_key = "val_loss" if cfg.monitor == "loss" else f"val_{cfg.monitor}"
     callbacks: list[Callback] = [
-        EarlyStopping(monitor_key, MONITORS.get(cfg.monitor).mode, cfg.patience)
+        EarlyStopping(monitor_key, MONITORS.get(cfg.monitor).mode, cfg.patience, min_delta=1e-6)
     ]
     if save is not None:
         callbacks.append(Checkpoint(save))

@@ -1,7 +1,7 @@
-"""``ScratchMultiLabelMLP``: the multi-label estimator of ``brainnet.core.estimator`` on the NumPy engine.
+"""The NumPy engine behind the one estimator, and ``ScratchMultiLabelMLP``, its preset for tables.
 
 The same contract, splits, cross-fitting, thresholds, metrics and model directory as the PyTorch
-``MultiLabelMLP``; only the network is hand-written: Dropout -> [Dense -> BatchNorm -> activation -> Dropout] *
+``MultiLabelMLP`` (``brainnet.core.estimator``); only the network is hand-written: Dropout -> [Dense -> BatchNorm -> activation -> Dropout] *
 len(hidden_sizes) -> Dense(L) logits, trained with BCE on logits and AdamW, early-stopped on the validation
 rows with the best epoch's weights (BatchNorm statistics included) restored. ``brainnet train yeast --engine
 scratch`` trains it.
@@ -9,7 +9,6 @@ scratch`` trains it.
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 import numpy as np
@@ -26,7 +25,7 @@ from brainnet.core.estimator import (
     pos_weights,
 )
 from brainnet.core.recipe import Recipe, TableRecipe
-from brainnet.scratch.callbacks import Callback, StopTraining
+from brainnet.core.training import Checkpoint, EarlyStopping, ProgressBar, validation_logs
 from brainnet.scratch.layers import BatchNorm, Dense, Dropout
 from brainnet.scratch.layers.activations import ACTIVATIONS, get_activation
 from brainnet.scratch.losses import BCEWithLogits
@@ -34,6 +33,7 @@ from brainnet.scratch.module import Module
 from brainnet.scratch.optimizers import AdamW
 from brainnet.scratch.sequential import Sequential
 from brainnet.scratch.serialization import assign_arrays, model_arrays
+from brainnet.scratch.training import NumpyLoop
 
 MODEL_KIND = "scratch_multilabel_mlp"
 # torch's BatchNorm1d(momentum=0.1) keeps 0.9 of the old moving statistics; Keras's convention writes that 0.9
@@ -58,96 +58,59 @@ def build_network(
     return model
 
 
-class _KeepBest(Callback):
-    """Early stopping on a validation metric that always ends on the best epoch's arrays.
-
-    Each epoch: compute ``monitor`` on the validation rows; on improvement copy every array (Parameters and
-    BatchNorm statistics) and call ``save``; after ``patience`` epochs without one raise StopTraining.
-    """
-
-    def __init__(self, Z_val, Y_val, monitor: str, patience: int, save, log) -> None:
-        self.Z_val, self.Y_val, self.monitor, self.patience = Z_val, Y_val, monitor, patience
-        self.mode, self.save, self.log = MONITORS.get(monitor).mode, save, log
-        self.best_value, self.best_epoch, self.best_arrays = None, None, None
-        self.stop_reason = ""
-        self.history: list[dict[str, float]] = []
-
-    def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
-        logits = self.model.predict(self.Z_val, batch_size=4096).astype(np.float64)  # (n_val, L)
-        row = {"epoch": float(epoch + 1), "train_loss": logs["loss"]}
-        row["val_loss"] = float(BCEWithLogits()(logits, self.Y_val.astype(np.float64)))
-        if self.monitor != "loss":
-            P = 1.0 / (1.0 + np.exp(-logits))
-            row[f"val_{self.monitor}"] = float(MONITORS.get(self.monitor).fn(self.Y_val, P))
-        self.history.append(row)
-        value = row["val_loss" if self.monitor == "loss" else f"val_{self.monitor}"]
-        better = self.best_value is None or (
-            value < self.best_value if self.mode == "min" else value > self.best_value
-        )
-        if better:
-            self.best_value, self.best_epoch = value, epoch + 1
-            self.best_arrays = {k: v.copy() for k, v in model_arrays(self.model).items()}
-            if self.save is not None:
-                self.save(self.model)
-        self.log(epoch + 1, value, self.best_value, self.best_epoch)
-        if epoch + 1 - self.best_epoch >= self.patience:
-            self.stop_reason = f"no improvement of val_{self.monitor} for {self.patience} epochs"
-            raise StopTraining(self.stop_reason)
-
-    def restore(self) -> None:
-        if self.best_arrays is not None:
-            assign_arrays(self.model, self.best_arrays, "the best epoch's weights")
+def _callbacks(cfg: TrainConfig, save, verbose: bool, desc: str) -> list:
+    """Early stopping on ``cfg.monitor`` (strict: min_delta 0), then a checkpoint and a progress bar."""
+    monitor = MONITORS.get(cfg.monitor)
+    callbacks: list = [EarlyStopping(monitor.key, monitor.mode, cfg.patience, min_delta=0.0)]
+    callbacks += [Checkpoint(save)] if save is not None else []
+    return callbacks + ([ProgressBar(monitor.key, desc)] if verbose else [])
 
 
 def fit_network(
     cfg: TrainConfig, seed: int, Z_tr, Y_tr, Z_val, Y_val, *, verbose: bool, save, desc: str
 ) -> FitResult:
-    """Train one NumPy MLP on standardised (n, d) features, early-stopping on the validation rows."""
-    rng = np.random.default_rng(seed)
-    model = build_network(Z_tr.shape[1], Y_tr.shape[1], cfg, rng)
+    """Train one ``build_network`` MLP on (n, d) scaled rows / (n, L) 0/1 labels; return it at its best epoch.
+
+    BCE on logits and AdamW; each epoch ``validation_logs`` on (Z_val, Y_val); the core ``EarlyStopping`` on
+    ``cfg.monitor`` restores the best epoch (BatchNorm statistics too), also after Ctrl-C; ``Checkpoint`` calls
+    ``save(model, info)`` when ``save`` is given; a ``ProgressBar`` titled ``desc`` when ``verbose``.
+    """
+    model = build_network(Z_tr.shape[1], Y_tr.shape[1], cfg, np.random.default_rng(seed))
     pos_weight = pos_weights(Y_tr) if cfg.pos_weight == "auto" else None
     model.compile(
         AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay),
         BCEWithLogits(pos_weight=pos_weight),
     )
-    keep = _KeepBest(
-        Z_val.astype(np.float32), Y_val, cfg.monitor, cfg.patience, save, _logger(verbose, desc)
-    )
-    result = FitResult(model)
-    try:
-        # one BLAS thread: batches of ~64 rows are too small to split, and two threads fighting for busy
-        # cores were 4-25x slower here; it also makes the sums, and so the numbers, independent of cores
-        with threadpool_limits(limits=1, user_api="blas"):
-            model.fit(
-                Z_tr.astype(np.float32),
-                Y_tr.astype(np.float32),
-                epochs=cfg.epochs,
-                batch_size=cfg.batch_size,
-                seed=seed,
-                callbacks=[keep],
-            )
-        result.stop_reason = keep.stop_reason or f"reached the epoch limit ({cfg.epochs})"
-    except KeyboardInterrupt:
-        result.interrupted = True
-        result.stop_reason = f"interrupted (Ctrl-C) during epoch {len(keep.history) + 1}"
-    keep.restore()
+    loop = NumpyLoop(model, cfg.epochs, _callbacks(cfg, save, verbose, desc))
+    Z_val = Z_val.astype(np.float32)
+
+    def logs(train: dict[str, float]) -> dict[str, float]:
+        logits = model.predict(Z_val, batch_size=4096).astype(np.float64)  # (n_val, L)
+        row = {"epoch": float(loop.state.epoch), "train_loss": train["loss"]}
+        return {**row, **validation_logs(Y_val, logits, cfg.monitor)}
+
+    # one BLAS thread: batches of ~64 rows are too small to split, and two threads fighting for busy
+    # cores were 4-25x slower here; it also makes the sums, and so the numbers, independent of cores
+    with threadpool_limits(limits=1, user_api="blas"):
+        state = loop.run(
+            Z_tr.astype(np.float32), Y_tr.astype(np.float32), cfg.batch_size, logs, seed=seed
+        )
     model.eval()
-    result.history, result.epochs_run = keep.history, len(keep.history)
-    result.best_epoch = keep.best_epoch
-    keep.log(result.epochs_run, None, keep.best_value, result.best_epoch, result.stop_reason)
+    result = FitResult(model, state.history, len(state.history), state.best_epoch)
+    result.stop_reason, result.interrupted = state.stop_reason, state.interrupted
     return result
 
 
 class ScratchEngine(Engine):
-    """The hand-written NumPy engine: tables only, on the CPU, float32, one BLAS thread while training."""
+    """The hand-written NumPy engine: tables only, the MLP, on the CPU, float32."""
 
     name = "scratch"
 
     def check(self, cfg: TrainConfig, recipe: Recipe) -> None:
-        if recipe.kind != "table":
+        if recipe.kind != "table" or cfg.model != "mlp":
             raise UserInputError(
-                f"the scratch engine trains tables only; this data is {recipe.kind}. Drop --engine "
-                "scratch (image models run on PyTorch)."
+                f"the scratch engine trains the 'mlp' model on tables; received model {cfg.model!r} on "
+                f"{recipe.kind}. Drop --engine scratch (other models run on PyTorch)."
             )
         if cfg.activation not in ACTIVATIONS or cfg.activation == "softmax":
             valid = ", ".join(n for n in ACTIVATIONS.names() if n != "softmax")
@@ -193,28 +156,6 @@ class ScratchMultiLabelMLP(MultiLabelEstimator):
     recipe_class = TableRecipe
     engine_class = ScratchEngine
     model_kind = MODEL_KIND
-
-
-def _logger(verbose: bool, desc: str):
-    """Status on stderr: a line rewritten every epoch on a terminal, then one line per model (``reason``)."""
-    clear = "\r\033[K" if sys.stderr.isatty() else ""
-
-    def log(epoch: int, value, best, best_epoch, reason: str | None = None) -> None:
-        if verbose and reason is not None:
-            best = float("nan") if best is None else best
-            print(
-                f"{clear}{desc}: {epoch} epochs, best {best:.4f} at epoch {best_epoch} ({reason})",
-                file=sys.stderr,
-            )
-        elif verbose and clear:
-            print(
-                f"{clear}{desc}: epoch {epoch}  monitor {value:.4f}  best {best:.4f} (epoch {best_epoch})",
-                end="",
-                file=sys.stderr,
-                flush=True,
-            )
-
-    return log
 
 
 def load(path: Any) -> ScratchMultiLabelMLP:

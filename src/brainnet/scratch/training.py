@@ -14,7 +14,8 @@ import numpy as np
 
 from brainnet.core.decision.metrics import micro_f1
 from brainnet.core.registry import Registry
-from brainnet.scratch.callbacks import Callback, History, ProgressPrinter, StopTraining
+from brainnet.core.training import Callback, ProgressBar, TrainState, emit, run_loop
+from brainnet.scratch.callbacks import History
 from brainnet.scratch.losses import Loss, get_loss
 from brainnet.scratch.optimizers import Optimizer, get_optimizer
 
@@ -72,32 +73,72 @@ def _logs(model: Any, pred: np.ndarray, y: np.ndarray, loss: float, prefix: str 
     return logs
 
 
-def _step(model: Any, xb: np.ndarray, yb: np.ndarray, where: str) -> tuple[float, np.ndarray]:
-    """One update: zero_grad -> forward -> loss -> backward -> optimizer.step; returns (loss, pred)."""
-    model.zero_grad()
-    pred = model.forward(xb)
-    if model.optimizer is None:
-        model.optimizer = get_optimizer(model.optimizer_name, model.parameters())
-    loss = model.loss(pred, _align(pred, yb))
-    if not np.isfinite(loss):
-        raise FloatingPointError(
-            f"the loss became {loss} at {where}. Lower the learning rate (now "
-            f"{model.optimizer.lr}) or scale the inputs (standardize X)."
-        )
-    model.backward(model.loss.backward())
-    model.optimizer.step()
-    return loss, pred
+class NumpyLoop:
+    """The engine's ``brainnet.core.training.Loop``: mini-batch epochs over in-memory arrays, firing the events.
 
+    ``snapshot()`` copies every array of the model (Parameters and BatchNorm moving statistics, as saved by
+    ``brainnet.scratch.serialization.model_arrays``); ``restore()`` puts such a copy back.
+    """
 
-def _train_epoch(model: Any, X, y, order: np.ndarray, batch_size: int, where: str) -> dict:
-    model.train()
-    losses, preds, n_batches = [], [], -(-len(order) // batch_size)
-    for b in range(n_batches):
-        idx = order[b * batch_size : (b + 1) * batch_size]
-        loss, pred = _step(model, X[idx], y[idx], f"{where}, batch {b + 1}/{n_batches}")
-        losses.append(loss * len(idx))
-        preds.append(pred)
-    return _logs(model, np.concatenate(preds), y[order], sum(losses) / len(order))
+    def __init__(self, model: Any, epochs: int, callbacks: Iterable[Callback] = ()) -> None:
+        self.model, self.epochs, self.callbacks = model, epochs, list(callbacks)
+        self.state = TrainState()
+
+    def snapshot(self) -> dict[str, np.ndarray]:
+        from brainnet.scratch.serialization import model_arrays
+
+        return {k: v.copy() for k, v in model_arrays(self.model).items()}
+
+    def restore(self, snapshot: object) -> None:
+        from brainnet.scratch.serialization import assign_arrays
+
+        assert isinstance(snapshot, dict)
+        assign_arrays(self.model, {k: v.copy() for k, v in snapshot.items()}, "the snapshot")
+
+    def run(self, X, y, batch_size: int, logs: Callable[[dict], dict], *, seed=None, shuffle=True):
+        """Train until ``epochs``, StopTraining or Ctrl-C (kept: ``state.interrupted``); returns the TrainState.
+
+        Args:
+            X, y: (n, ...) inputs and targets; batches of ``batch_size`` rows, reshuffled per epoch by ``seed``.
+            logs: ``logs(train_logs)`` -> the epoch's logs (add validation values here).
+        """
+        rng = np.random.default_rng(seed)
+
+        def epoch() -> dict[str, float]:
+            order = rng.permutation(len(X)) if shuffle else np.arange(len(X))
+            return logs(self._train_epoch(X, y, order, batch_size))
+
+        return run_loop(self, epoch)
+
+    def _train_epoch(self, X, y, order: np.ndarray, batch_size: int) -> dict[str, float]:
+        self.model.train()
+        losses, preds, n_batches = [], [], -(-len(order) // batch_size)
+        for b in range(n_batches):
+            idx = order[b * batch_size : (b + 1) * batch_size]
+            where = f"epoch {self.state.epoch}/{self.epochs}, batch {b + 1}/{n_batches}"
+            loss, pred = self._step(X[idx], y[idx], where)
+            losses.append(loss * len(idx))
+            preds.append(pred)
+            emit(self, "on_batch_end", loss)
+        return _logs(self.model, np.concatenate(preds), y[order], sum(losses) / len(order))
+
+    def _step(self, xb: np.ndarray, yb: np.ndarray, where: str) -> tuple[float, np.ndarray]:
+        """zero_grad -> forward -> loss -> backward -> on_after_backward -> optimizer.step."""
+        model = self.model
+        model.zero_grad()
+        pred = model.forward(xb)
+        if model.optimizer is None:
+            model.optimizer = get_optimizer(model.optimizer_name, model.parameters())
+        loss = model.loss(pred, _align(pred, yb))
+        if not np.isfinite(loss):
+            raise FloatingPointError(
+                f"the loss became {loss} at {where}. Lower the learning rate (now "
+                f"{model.optimizer.lr}) or scale the inputs (standardize X)."
+            )
+        model.backward(model.loss.backward())
+        emit(self, "on_after_backward")
+        model.optimizer.step()
+        return loss, pred
 
 
 def _split(X, y, validation_split: float, validation_data) -> tuple:
@@ -130,28 +171,23 @@ def fit(
     callbacks: Iterable[Callback] = (),
     verbose: int = 0,
 ) -> History:
-    """Train ``epochs`` passes of mini-batches; ``seed`` fixes the shuffling. Returns the History."""
+    """Train ``epochs`` passes of mini-batches; ``seed`` fixes the shuffling. Returns the History.
+
+    Ctrl-C ends training cleanly (``history.state.interrupted``); ``verbose=1`` shows a progress bar on stderr.
+    """
     X, y = _check(model, X, y)
     X, y, val = _split(X, y, validation_split, validation_data)
-    rng, history = np.random.default_rng(seed), History()
-    cbs = [history, *callbacks, *([ProgressPrinter(epochs)] if verbose else [])]
-    for cb in cbs:
-        cb.set_model(model)
-        cb.on_train_begin()
-    try:
-        for epoch in range(epochs):
-            for cb in cbs:
-                cb.on_epoch_begin(epoch)
-            order = rng.permutation(len(X)) if shuffle else np.arange(len(X))
-            logs = _train_epoch(model, X, y, order, batch_size, f"epoch {epoch + 1}/{epochs}")
-            if val is not None:
-                logs.update(evaluate(model, *val, batch_size=batch_size, prefix="val_"))
-            for cb in cbs:
-                cb.on_epoch_end(epoch, logs)
-    except StopTraining:
-        pass
-    for cb in cbs:
-        cb.on_train_end()
+    history = History()
+    shown = "val_loss" if val is not None else "loss"
+    bar = [ProgressBar(shown, "training")] if verbose else []
+    loop = NumpyLoop(model, epochs, [history, *callbacks, *bar])
+
+    def logs(train: dict[str, float]) -> dict[str, float]:
+        if val is None:
+            return train
+        return {**train, **evaluate(model, *val, batch_size=batch_size, prefix="val_")}
+
+    loop.run(X, y, batch_size, logs, seed=seed, shuffle=shuffle)
     return history
 
 
