@@ -78,7 +78,7 @@ def training_summary(model, out) -> str:
     else:
         what = f"{len(runs)} models"
     return (
-        f"saved {out}/ ({model.engine} engine, {cfg.model if hasattr(cfg, 'model') else 'mlp'}: {what}) "
+        f"saved {out}/ ({model.engine} engine, {cfg.model}: {what}) "
         f"in {model.fit_seconds_:.1f} s; validation: {model.validation_}; thresholds tuned for "
         f"{t.objective} on {model.n_val_} examples ({t.score_at_half:.4f} at 0.5 -> {t.score:.4f})"
     )

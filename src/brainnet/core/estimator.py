@@ -312,7 +312,7 @@ class MultiLabelEstimator(BaseEstimator):
         """save(model, info): writes the models trained so far plus ``model`` with 0.5 thresholds, a usable
         model directory whose brainnet.json says which epoch it holds, the monitored value and when."""
 
-        def save(model: Any, info: dict[str, Any] | None = None) -> None:
+        def save(model: Any, info: dict[str, Any]) -> None:
             snap = type(self)(**self.get_params())
             L = len(self.label_names_)
             snap.recipe_, snap.label_names_ = self.recipe_, self.label_names_
@@ -327,7 +327,7 @@ class MultiLabelEstimator(BaseEstimator):
             )
             snap.interrupted_, snap.n_train_, snap.n_val_, snap.fit_seconds_ = True, 0, 0, 0.0
             snap.validation_ = "checkpoint: thresholds not tuned yet (0.5)"
-            record = {**(info or {}), "model": len(snap.models_), "of_models": n_planned}
+            record = {**info, "model": len(snap.models_), "of_models": n_planned}
             snap.save(path, force=True, status="checkpoint", checkpoint=record)
 
         return save
