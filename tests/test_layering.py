@@ -27,7 +27,7 @@ THIRD_PARTY = {
     "core": {"numpy", "sklearn", "PIL", "arff", "yaml", "safetensors", "iterstrat", "rich"},
     # threadpoolctl: scratch/estimator.py trains in a one-BLAS-thread block (threadpool_limits)
     "scratch": {"numpy", "threadpoolctl"},
-    "pipeline": {"torch", "torchvision", "numpy", "rich", "safetensors"},
+    "pipeline": {"torch", "torchvision", "numpy", "safetensors"},
     "brain": {"torch", "numpy"},  # a later issue: spiking models on the pipeline's contracts
     "cli": {"numpy", "rich"},
     "": set(),  # src/brainnet/*.py: the package's own entry points
