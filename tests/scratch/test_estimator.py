@@ -93,6 +93,7 @@ def test_sklearn_clone_and_params():
         ),
         ({"device": "cuda"}, r"runs on the CPU with NumPy; received device='cuda'"),
         ({"dropout": 1.5}, r"dropout must be a probability"),
+        ({"model": "resnet18"}, r"trains the 'mlp' model on tables; received model 'resnet18'"),
     ],
 )
 def test_settings_the_engine_cannot_honour_are_clear_errors(toy_data, params, message):
