@@ -170,3 +170,16 @@ def test_checkpoint_records_its_epoch_monitored_value_and_time(tmp_path):
     assert record["epoch"] >= 1 and record["monitor"] == "val_average_precision"
     assert 0 <= record["value"] <= 1 and record["of_models"] == 1
     assert record["time"].endswith(("Z", "+00:00"))  # ISO 8601, UTC
+
+
+def test_explicit_validation_images_train_on_all_given_images():
+    train, val = colour_images(40), colour_images(16, seed=5)
+    est = MultiLabelImageClassifier(**{**FAST, "epochs": 1}).fit(train, val)
+    assert (
+        est.n_train_ == 40
+        and est.n_val_ == 16
+        and "given validation set (16 rows)" in est.validation_
+    )
+    unlabelled = ImageSet("v", ["red", "blue"], arrays=val.arrays)
+    with pytest.raises(UserInputError, match="validation images must be a labelled ImageSet"):
+        MultiLabelImageClassifier(**FAST).fit(train, unlabelled)

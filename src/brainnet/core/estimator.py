@@ -225,8 +225,8 @@ class MultiLabelEstimator(BaseEstimator):
         engine = self.engine_class()
         engine.check(cfg, recipe)
         data = recipe.training_data(X, Y, **reading)
-        if isinstance(validation, tuple):
-            validation = recipe.training_data(*validation, **_names_of(recipe, data))
+        if validation is not None:
+            validation = recipe.validation_data(validation, data)
         self.recipe_ = recipe
         self.label_names_ = recipe.label_names(data)
         Y_train = recipe.labels(data)
@@ -347,7 +347,7 @@ class MultiLabelEstimator(BaseEstimator):
     def _predict(self, data: Any) -> tuple[np.ndarray, dict[int, str]]:
         engine, cfg = self.engine_class(), self.config
         preds = [engine.predict(m, cfg, self.recipe_, data) for m in self.models_]
-        n = _length(data)
+        n = len(data)
         P = np.full((n, len(self.label_names_)), np.nan)
         P[preds[0].kept] = np.mean([p.P for p in preds], axis=0)
         return P, dict(sorted(preds[0].bad.items()))
@@ -487,17 +487,6 @@ class MultiLabelEstimator(BaseEstimator):
 
 
 # ---------------------------------------------------------------------- helpers
-def _names_of(recipe: Recipe, data: Any) -> dict[str, Any]:
-    """The reading options that make validation data match ``data`` (tables: the column names)."""
-    if isinstance(recipe, TableRecipe):
-        return {"feature_names": data.feature_names, "label_names": data.label_names}
-    return {}
-
-
-def _length(data: Any) -> int:
-    return len(data.X) if hasattr(data, "X") else len(data)
-
-
 def fit_plan(recipe: Recipe, data: Any, validation: Any, cfg: Any) -> tuple[Any, list, str]:
     """Which rows each model trains and early-stops on.
 
@@ -517,7 +506,7 @@ def fit_plan(recipe: Recipe, data: Any, validation: Any, cfg: Any) -> tuple[Any,
                 "the validation data needs the same labels as the training data; received "
                 f"{names} and {recipe.label_names(data)}."
             )
-        n, m = _length(data), _length(validation)
+        n, m = len(data), len(validation)
         plan = [(np.arange(n), np.arange(n, n + m))] * cfg.n_models
         return recipe.concat(data, validation), plan, f"given validation set ({m} rows)"
     split = recipe.split(data)

@@ -30,6 +30,10 @@ class Recipe:
         """Check labelled training data and return it in the recipe's own type (Y inside it)."""
         raise NotImplementedError
 
+    def validation_data(self, validation: Any, like: Any) -> Any:
+        """Check explicit validation data against the training data ``like``; return it in the recipe's type."""
+        raise NotImplementedError
+
     def labels(self, data: Any) -> np.ndarray | None:
         """(n, L) uint8 multi-hot labels of ``data``, or None."""
         raise NotImplementedError
@@ -99,6 +103,12 @@ class TableRecipe(Recipe):
         self.feature_names = feature_names
         self.label_spec = label_spec or LabelSpec(labels=tuple(label_names))
         return Dataset(X, Y, feature_names, label_names)
+
+    def validation_data(self, validation: Any, like: Dataset) -> Dataset:
+        """(X_val, Y_val) arrays or a Dataset, with the training data's column names."""
+        X, Y = validation if isinstance(validation, tuple) else (validation, None)
+        X, Y, _, _ = check_xy(X, Y, like.feature_names, like.label_names)
+        return Dataset(X, Y, like.feature_names, like.label_names)
 
     def labels(self, data: Dataset) -> np.ndarray | None:
         return data.Y

@@ -53,6 +53,14 @@ class ImageRecipe(Recipe):
         self.source = dict(images.source)
         return images
 
+    def validation_data(self, validation: Any, like: ImageSet) -> ImageSet:
+        if not isinstance(validation, ImageSet) or validation.Y is None:
+            raise UserInputError(
+                "validation images must be a labelled ImageSet; received "
+                f"{type(validation).__name__}{' without labels' if isinstance(validation, ImageSet) else ''}."
+            )
+        return validation
+
     def labels(self, data: ImageSet) -> np.ndarray | None:
         return data.Y
 

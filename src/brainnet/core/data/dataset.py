@@ -30,6 +30,9 @@ class Dataset:
     def n_samples(self) -> int:
         return int(self.X.shape[0])
 
+    def __len__(self) -> int:
+        return self.n_samples
+
     @property
     def n_features(self) -> int:
         return int(self.X.shape[1])
