@@ -20,7 +20,7 @@ class RidgeEngine(Engine):
     calls: list = []
 
     def fit_one(self, cfg, seed, recipe, train, val, *, verbose, save, desc):
-        Z = np.hstack([recipe.arrays(train), np.ones((len(train.X), 1))])
+        Z = np.hstack([train.X, np.ones((len(train.X), 1))])
         W = np.linalg.solve(Z.T @ Z + np.eye(Z.shape[1]), Z.T @ (2.0 * train.Y - 1.0))
         RidgeEngine.calls.append((len(train.X), len(val.X)))
         if save is not None:
@@ -30,7 +30,7 @@ class RidgeEngine(Engine):
         return FitResult(W, [{"epoch": 1.0, "val_loss": 0.5}], 1, 1, "one solve")
 
     def predict(self, model, cfg, recipe, data):
-        Z = np.hstack([recipe.arrays(data), np.ones((len(data.X), 1))])
+        Z = np.hstack([data.X, np.ones((len(data.X), 1))])
         return Predictions(1 / (1 + np.exp(-4 * Z @ model)), np.arange(len(Z)))
 
     def tensors_of(self, model):

@@ -105,7 +105,8 @@ class Engine:
         save: Callable[..., None] | None,
         desc: str,
     ) -> FitResult:
-        """Train one network on ``train``, early-stopping on ``val``; ``save(model, info)`` checkpoints."""
+        """Train one network on ``train``, early-stopping on ``val`` (both ``recipe.encode``d);
+        ``save(model, info)`` checkpoints."""
         raise NotImplementedError
 
     def predict(self, model: Any, cfg: Any, recipe: Recipe, data: Any) -> Predictions:
@@ -236,6 +237,7 @@ class MultiLabelEstimator(BaseEstimator):
         used = np.unique(np.concatenate([tr for tr, _ in plan]))
         notes += recipe.fit(recipe.subset(pool, used), cfg)
         self.__dict__.update(recipe.fitted_attributes())
+        pool = recipe.encode(pool)  # once for every fold (tables: standardised features)
         Y_pool = recipe.labels(pool)
 
         self.models_, self.history_, self.training_ = [], [], []
@@ -346,6 +348,7 @@ class MultiLabelEstimator(BaseEstimator):
 
     def _predict(self, data: Any) -> tuple[np.ndarray, dict[int, str]]:
         engine, cfg = self.engine_class(), self.config
+        data = self.recipe_.encode(data)  # once for every ensemble member
         preds = [engine.predict(m, cfg, self.recipe_, data) for m in self.models_]
         n = len(data)
         P = np.full((n, len(self.label_names_)), np.nan)

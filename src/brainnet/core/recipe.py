@@ -55,6 +55,11 @@ class Recipe:
         """Learn the input statistics on the training rows; returns notes for the user."""
         raise NotImplementedError
 
+    def encode(self, data: Any) -> Any:
+        """``data`` as the engines see it, computed once per fit or prediction (default: unchanged; images are
+        transformed per batch by the engine's loader)."""
+        return data
+
     def inputs(self, X: Any, label_names: list[str]) -> Any:
         """Check prediction inputs (labels optional) against what ``fit`` saw; return them as ``data``."""
         raise NotImplementedError
@@ -127,10 +132,11 @@ class TableRecipe(Recipe):
         self.scaler, notes = FeatureScaler.fit(data.X, self.feature_names, impute=cfg.impute)
         return notes
 
-    def arrays(self, data: Dataset) -> np.ndarray:
-        """(n, d) float64 standardised features (what the networks see)."""
+    def encode(self, data: Dataset) -> Dataset:
+        """The same rows with (n, d) float64 standardised features, missing values filled (what networks see)."""
         assert self.scaler is not None, "fit the recipe first"
-        return self.scaler.transform(data.X, self.feature_names)
+        Z = self.scaler.transform(data.X, self.feature_names)
+        return Dataset(Z, data.Y, data.feature_names, data.label_names, data.name)
 
     def inputs(self, X: Any, label_names: list[str]) -> Dataset:
         Y = None

@@ -56,7 +56,7 @@ class TorchEngine(Engine):
             trainer = build_trainer(
                 model, cfg, Y_tr, device, save, verbose, desc, generator=generator
             )
-            state = trainer.fit(recipe.arrays(train), Y_tr, recipe.arrays(val), recipe.labels(val))
+            state = trainer.fit(train.X, Y_tr, val.X, recipe.labels(val))
         else:
             state, bad = self._fit_images(
                 model, cfg, seed, recipe, train, val, device, save, verbose, desc
@@ -108,7 +108,7 @@ class TorchEngine(Engine):
         if recipe.kind == "table":
             from brainnet.pipeline.trainer import predict_logits
 
-            logits = predict_logits(model, recipe.arrays(data), "cpu")
+            logits = predict_logits(model, data.X, "cpu")
             return Predictions(
                 torch.sigmoid(logits).numpy().astype(np.float64), np.arange(len(logits))
             )

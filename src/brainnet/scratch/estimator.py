@@ -125,13 +125,12 @@ class ScratchEngine(Engine):
             )
 
     def fit_one(self, cfg, seed, recipe, train, val, *, verbose, save, desc) -> FitResult:
-        Z_tr, Z_val = recipe.arrays(train), recipe.arrays(val)
         return fit_network(
-            cfg, seed, Z_tr, train.Y, Z_val, val.Y, verbose=verbose, save=save, desc=desc
+            cfg, seed, train.X, train.Y, val.X, val.Y, verbose=verbose, save=save, desc=desc
         )
 
     def predict(self, model: Any, cfg: TrainConfig, recipe: Recipe, data: Any) -> Predictions:
-        Z = recipe.arrays(data).astype(np.float32)
+        Z = data.X.astype(np.float32)
         logits = model.predict(Z, batch_size=4096).astype(np.float64)
         return Predictions(1.0 / (1.0 + np.exp(-logits)), np.arange(len(Z)))  # (n, L)
 
