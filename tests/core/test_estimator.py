@@ -111,3 +111,25 @@ def test_non_finite_prediction_inputs_are_named_by_column_and_row(data):
         UserInputError, match=r"column 'c' holds the infinite value '-inf' at row 4"
     ):
         est.predict_proba(bad)
+
+
+def test_per_epoch_history_is_saved_compactly_and_old_models_load_without_it(data, tmp_path):
+    X, Y = data
+    est = RidgeClassifier(n_models=2).fit(X, Y)
+    est.history_[1] = [{"epoch": 1.0, "train_loss": 0.1234567891, "val_loss": float("nan")}]
+    est.save(tmp_path / "m")
+    meta = json.loads((tmp_path / "m" / "brainnet.json").read_text())
+    assert meta["history"] == [{"val_loss": [0.5]}, {"train_loss": [0.123457], "val_loss": [None]}]
+    again = RidgeClassifier.load(tmp_path / "m")
+    assert again.history_[0] == [{"epoch": 1.0, "val_loss": 0.5}]
+    assert again.history_[1][0]["train_loss"] == 0.123457 and np.isnan(
+        again.history_[1][0]["val_loss"]
+    )
+    del meta["history"]  # a model saved before the history was kept
+    from brainnet.core.model_dir import save_model_dir
+
+    tensors = {"model0.W": again.models_[0], "model1.W": again.models_[1]}
+    for key in ("format", "format_version", "brainnet_version", "weights_file", "weights_sha256"):
+        meta.pop(key)
+    save_model_dir(tmp_path / "old", meta, tensors)
+    assert RidgeClassifier.load(tmp_path / "old").history_ == []

@@ -432,6 +432,7 @@ class MultiLabelEstimator(BaseEstimator):
             "at_least_one": self.at_least_one_,
             "seed": self.seed,
             "training": self.training_,
+            "history": compact_history(self.history_),
             "validation_metrics": self.val_metrics_,
             "n_train": self.n_train_,
             "n_val": self.n_val_,
@@ -467,7 +468,8 @@ class MultiLabelEstimator(BaseEstimator):
             if isinstance(est.training_, dict):  # 0.1.0 image models: one summary
                 est.training_ = [est.training_]
             est.fit_seconds_, est.interrupted_ = meta["fit_seconds"], meta["interrupted"]
-            est.history_, est.status_ = [], meta["status"]
+            est.history_ = expand_history(meta.get("history", []))  # none before 0.2: []
+            est.status_ = meta["status"]
             est.checkpoint_ = meta.get("checkpoint")
             L = len(est.label_names_)
             if est.thresholds_.thresholds.shape != (L,):
@@ -526,6 +528,38 @@ def fit_plan(recipe: Recipe, data: Any, validation: Any, cfg: Any) -> tuple[Any,
         return data, plan, f"stratified hold-out of {cfg.val_fraction:g} of the training rows"
     plan = multilabel_kfold(Y, cfg.n_models, cfg.seed)
     return data, plan, f"{cfg.n_models}-fold stratified cross-fitting (out-of-fold thresholds)"
+
+
+def compact_history(history: list[list[dict[str, float]]]) -> list[dict[str, list[float]]]:
+    """Per-model per-epoch logs -> per-model columns for brainnet.json: {"train_loss": [...], ...}, one value
+    per epoch (epoch k at index k - 1), rounded to 6 significant digits; NaN is written as null."""
+    columns = []
+    for logs in history:
+        keys = [k for k in (logs[0] if logs else {}) if k != "epoch"]
+        columns.append(
+            {
+                k: [None if v != v else float(f"{v:.6g}") for v in (row[k] for row in logs)]
+                for k in keys
+            }
+        )
+    return columns
+
+
+def expand_history(columns: list[dict[str, list[float | None]]]) -> list[list[dict[str, float]]]:
+    """``compact_history``'s columns back to per-model lists of per-epoch logs (with "epoch" from 1)."""
+    history = []
+    for model in columns:
+        if not isinstance(model, dict):
+            raise ValueError(f"history entries are objects of columns; received {model!r:.40}")
+        n = max((len(v) for v in model.values()), default=0)
+        history.append(
+            [
+                {"epoch": float(i + 1)}
+                | {k: float("nan") if v[i] is None else float(v[i]) for k, v in model.items()}
+                for i in range(n)
+            ]
+        )
+    return history
 
 
 def label_notes(Y: np.ndarray, label_names: list[str]) -> list[str]:
