@@ -14,6 +14,7 @@ _LAZY = {
     "MultiLabelMLP": "brainnet.pipeline.estimator",
     "ScratchMultiLabelMLP": "brainnet.scratch.estimator",
     "MultiLabelImageClassifier": "brainnet.pipeline.image_estimator",
+    "report": "brainnet.reporting",  # brainnet.report(model, X, Y, path=...): the HTML report
 }
 
 # "kind" in a model's brainnet.json -> module whose ``load(path)`` reads it
