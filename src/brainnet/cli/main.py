@@ -1,4 +1,4 @@
-"""``brainnet`` command line: train, evaluate, predict, datasets.
+"""``brainnet`` command line: train, evaluate, predict, report, datasets.
 
 Thin by design: parse arguments, call the library, write files, and turn user mistakes
 (``UserInputError``, unreadable files) into one clear message on stderr and exit code 2.
@@ -121,6 +121,34 @@ def build_parser() -> argparse.ArgumentParser:
         help="images: also list the K most probable labels of each image",
     )
     p.set_defaults(run=cmd_predict)
+
+    p = sub.add_parser(
+        "report",
+        help="one self-contained HTML page of plots and tables: a saved model on labelled data",
+    )
+    p.add_argument("model", metavar="MODEL_DIR")
+    p.add_argument(
+        "data",
+        metavar="DATA",
+        help="labelled data read as by evaluate: a table, an image manifest or folder, or a built-in name "
+        "(its test split, shown beside the published results when there are some)",
+    )
+    p.add_argument("--out", required=True, metavar="FILE", help="the .html file to write")
+    p.add_argument("--force", action="store_true", help="replace an existing --out file")
+    p.add_argument(
+        "--split",
+        choices=("train", "val", "test", "all"),
+        help="which rows to report on, as for evaluate (default: a built-in's test split)",
+    )
+    p.add_argument(
+        "--max-labels",
+        type=int,
+        default=20,
+        metavar="K",
+        help="per-label plots show the K labels with the most support (default 20); tables list all",
+    )
+    add_data_options(p)
+    p.set_defaults(run=cmd_report)
 
     p = sub.add_parser("datasets", help="list the built-in datasets")
     p.set_defaults(run=cmd_datasets)
@@ -326,9 +354,11 @@ def _evaluation_table(model, args: argparse.Namespace):
             f"--split {split} applies to image manifests; a built-in table has train and test splits."
         )
     spec = label_spec_from_args(args)
+    if spec.is_empty() and args.data not in DATASETS:  # a built-in knows its labels
+        spec = model.recipe_.label_spec
     data = read_table(
         args.data,
-        spec if not spec.is_empty() else model.recipe_.label_spec,
+        spec,
         split=split,
         known_features=model.recipe_.feature_names,
         known_labels=model.label_names_,
@@ -351,6 +381,34 @@ def _evaluation_images(model, args: argparse.Namespace):
         return images, f"the {len(images)} {split} images of {args.data}"
     images = _read_images(args.data, args, "test", model.recipe_.source)
     return select_split(images, args.split)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    import time
+
+    from brainnet.core.files import check_writable_target
+    from brainnet.reporting import report
+
+    out = Path(args.out)
+    if out.is_dir():
+        raise UserInputError(
+            f"--out {args.out!r} is a directory; give a file name such as report.html."
+        )
+    check_writable_target(out, force=args.force, what="report")
+    if args.max_labels < 1:
+        raise UserInputError(
+            f"--max-labels must be a positive number of labels; received {args.max_labels}."
+        )
+    start = time.perf_counter()
+    model = _load_classifier(args.model)
+    if model.recipe_.kind == "images":
+        data, scored = _evaluation_images(model, args)
+    else:
+        data, scored = _evaluation_table(model, args)
+    report(model, data, path=out, force=args.force, max_labels=args.max_labels)
+    took = time.perf_counter() - start
+    _console(stderr=True).print(f"wrote {out} ({scored}) in {took:.1f} s")
+    return 0
 
 
 def cmd_predict(args: argparse.Namespace) -> int:

@@ -344,14 +344,21 @@ def _confident_errors(scored: Scored, names) -> Section:
         "The images whose worst wrong decision was the most confident (p for a false positive, 1 - p for a "
         "false negative), with their true and predicted labels."
     )
-    images, captions = [], []
+    images, captions, table = [], [], []
+    paths = getattr(scored.data, "paths", None)
     for i, confidence in errors:
-        images.append(scored.data.image(int(scored.rows[i])))
-        captions.append(
-            f"true: {analysis.label_list(names, scored.Y[i])}\n"
-            f"pred: {analysis.label_list(names, scored.Yhat[i])}\nconfidence {confidence:.2f}"
+        row = int(scored.rows[i])
+        true, pred = (
+            analysis.label_list(names, scored.Y[i]),
+            analysis.label_list(names, scored.Yhat[i]),
         )
-    return section.image(figures.image_grid(images, captions), "most confidently wrong images")
+        images.append(scored.data.image(row))
+        captions.append(f"true: {true}\npred: {pred}\nconfidence {confidence:.2f}")
+        table.append(
+            [str(paths[row]) if paths is not None else f"row {row}", true, pred, confidence]
+        )
+    section.image(figures.image_grid(images, captions), "most confidently wrong images")
+    return section.table(["image", "true labels", "predicted labels", "confidence"], table)
 
 
 def _grad_cam(model: Any, scored: Scored, names, idx) -> Section:
