@@ -37,3 +37,9 @@ def test_an_output_directory_or_a_missing_model_exit_2(yeast_model, tmp_path, ca
     missing = tmp_path / "nope"
     assert main(["report", str(missing), "yeast", "--out", str(tmp_path / "r.html")]) == 2
     assert "nope" in capsys.readouterr().err
+
+
+def test_evaluate_reads_a_builtin_for_a_model_trained_on_it_through_the_api(yeast_model, capsys):
+    """The model remembers how load_builtin named its labels; a built-in is read without those options."""
+    assert main(["evaluate", str(yeast_model[0]), "yeast", "--json"]) == 0
+    assert '"n_samples": 917' in capsys.readouterr().out
