@@ -121,6 +121,7 @@ def test_the_report_is_written_atomically_and_never_over_a_file_without_force(
     [
         ({"Y": "none"}, "needs labelled data"),
         ({"Y": "wrong width"}, "differ from the model's"),
+        ({"Y": "short"}, "Y has 10 rows but the data has 917"),
         ({"max_labels": 0}, "max_labels must be a positive number"),
         ({"model": "not a model"}, "needs a multi-label classifier"),
     ],
@@ -132,6 +133,8 @@ def test_bad_inputs_are_clear_errors(yeast_model, change, message):
         Y = None
     elif change.get("Y") == "wrong width":
         Y = data.Y[:, :3]
+    elif change.get("Y") == "short":
+        Y = data.Y[:10]
     if "max_labels" in change:
         options["max_labels"] = change["max_labels"]
     if "model" in change:

@@ -174,6 +174,10 @@ def _score(model: Any, X: Any, Y: Any) -> Scored:
             "labelled with the same names."
         )
     P, bad = model.predict_with_errors(data)
+    if len(labels) != len(P):
+        raise UserInputError(
+            f"Y has {len(labels)} rows but the data has {len(P)}; pass one label row per example."
+        )
     rows = np.array([i for i in range(len(P)) if i not in bad], dtype=np.int64)
     if len(rows) == 0:
         raise UserInputError(f"none of the {len(P)} inputs could be read; nothing to report on.")
