@@ -94,8 +94,11 @@ def learning_curves(
             ax_metric.plot([best], [values[best - 1]], "o", color=colour)
     ax_loss.set(xlabel="epoch", ylabel="loss", title="loss (solid: training, dashed: validation)")
     ax_metric.set(xlabel="epoch", ylabel=metric, title=f"{metric} (dot: best epoch, kept)")
+    from matplotlib.ticker import MaxNLocator
+
     for ax in (ax_loss, ax_metric):
         ax.grid(alpha=0.3)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole
     if len(history) <= 6:
         ax_metric.legend(fontsize=8)
     return _png(fig)
