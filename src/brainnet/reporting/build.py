@@ -248,8 +248,10 @@ def _metrics(scored: Scored, published: dict[str, float], source: str) -> Sectio
     header = ["metric", "better", "this model", *(["best published"] if published else [])]
     rows = []
     for k in keys:
-        value = result[k] if isinstance(result[k], int) else float(result[k])
-        row = [k, "lower" if k in metrics.LOWER_IS_BETTER else "higher", value]
+        if isinstance(result[k], int):  # a count (n_samples, n_labels), not a score
+            row = [k, "", result[k]]
+        else:
+            row = [k, "lower" if k in metrics.LOWER_IS_BETTER else "higher", float(result[k])]
         if published:
             row.append(published.get(k))
         rows.append(row)
