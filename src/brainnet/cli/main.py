@@ -1,4 +1,4 @@
-"""``brainnet`` command line: train, evaluate, predict, datasets.
+"""``brainnet`` command line: train, evaluate, predict, tune, datasets.
 
 Thin by design: parse arguments, call the library, write files, and turn user mistakes
 (``UserInputError``, unreadable files) into one clear message on stderr and exit code 2.
@@ -121,6 +121,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="images: also list the K most probable labels of each image",
     )
     p.set_defaults(run=cmd_predict)
+
+    from brainnet.cli.tune import add_tune_parser
+
+    add_tune_parser(sub, ENGINES)
 
     p = sub.add_parser("datasets", help="list the built-in datasets")
     p.set_defaults(run=cmd_datasets)

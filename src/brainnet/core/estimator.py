@@ -450,6 +450,8 @@ class MultiLabelEstimator(BaseEstimator):
         }
         if checkpoint is not None:
             meta["checkpoint"] = checkpoint
+        if getattr(self, "tune_", None):  # the study that chose these settings (brainnet.tune)
+            meta["tune"] = self.tune_
         return save_model_dir(path, meta, tensors, force=force)
 
     @classmethod
@@ -477,6 +479,8 @@ class MultiLabelEstimator(BaseEstimator):
             est.fit_seconds_, est.interrupted_ = meta["fit_seconds"], meta["interrupted"]
             est.history_, est.status_ = [], meta["status"]
             est.checkpoint_ = meta.get("checkpoint")
+            if "tune" in meta:
+                est.tune_ = meta["tune"]
             L = len(est.label_names_)
             est.calibration_ = Calibration.from_dict(meta.get("calibration"), L)  # none before 0.2
             if est.thresholds_.thresholds.shape != (L,):
