@@ -21,6 +21,7 @@ def test_default_spaces_cover_the_issue_lists():
     images = default_space("images", ImageTrainConfig(image_size=64))
     assert set(images) == {"model", "image_size", "lr", "augment"}
     assert images["model"].choices[0] == "seed_cnn" and images["image_size"].choices == (48, 64)
+    assert default_space("images", ImageTrainConfig(image_size=24))["image_size"].choices == (32,)
 
 
 def test_shorthands_expand_to_config_fields():

@@ -72,7 +72,7 @@ def default_space(kind: str, base: Any) -> dict[str, Param]:
             "batch_size": Param("categorical", choices=(32, 64, 128, 256)),
             "pos_weight": Param("categorical", choices=("none", "auto")),
         }
-    size = int(base.image_size)
+    size = max(32, int(base.image_size))  # 32: the smallest size every light model accepts
     smaller = max(32, (size * 3 // 4) // 8 * 8)
     models = (base.model, *(m for m in LIGHT_IMAGE_MODELS if m != base.model))
     return {

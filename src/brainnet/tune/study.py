@@ -218,6 +218,7 @@ def tune(
     if trial_n_models is not None and (isinstance(trial_n_models, bool) or trial_n_models < 1):
         raise UserInputError(f"trial_n_models must be >= 1; received {trial_n_models!r}.")
     direction = _direction(metric)
+    data = (X,) if Y is None else (X, Y)  # image presets take no Y
     base = estimator.config
     kind = estimator.recipe_class.kind
     params, fixed = read_space(space, kind, base)
@@ -257,11 +258,11 @@ def tune(
         callbacks = [PruningCallback(trial, prune_key)] if prune_key else []
         try:
             with extra_callbacks(*callbacks):
-                model.fit(X, Y, validation=validation, **reading)
-        except (
-            FloatingPointError
-        ) as e:  # a diverging setting (too high a learning rate): a failed trial
-            trial.set_user_attr("error", str(e))
+                model.fit(*data, validation=validation, **reading)
+        except (FloatingPointError, UserInputError) as e:
+            # a diverging setting (too high a learning rate) or a combination the network refuses (an image
+            # size below a model's minimum): a failed trial, with its reason
+            trial.set_user_attr("error", f"{type(e).__name__}: {e}")
             raise
         value = float(model.val_metrics_[metric])
         if not math.isfinite(value):
@@ -286,14 +287,20 @@ def tune(
                 time.sleep(1.0)
                 continue
             study.sampler = optuna.samplers.TPESampler(seed=base.seed + len(study.trials))
-            study.optimize(objective, n_trials=1, catch=(FloatingPointError,))
+            study.optimize(objective, n_trials=1, catch=(FloatingPointError, UserInputError))
     finally:
         progress.close()
     best = _best(study)
     if best is None:
+        errors = [
+            t.user_attrs["error"]
+            for t in study.get_trials(deepcopy=False)
+            if "error" in t.user_attrs
+        ]
+        first = f" The first failed trial: {errors[0]}" if errors else ""
         raise UserInputError(
-            f"no trial of study {name!r} completed ({study_counts(study)}); nothing to retrain. Check the "
-            "failed trials' errors, widen the space or raise --trials."
+            f"no trial of study {name!r} completed ({study_counts(study)}); nothing to retrain.{first} Fix "
+            "that, change the space, or raise --trials."
         )
     best_values = {**fixed, **best.params}
     counts = study_counts(study)
@@ -325,11 +332,11 @@ def tune(
     if out is not None:
         out = Path(out)
         checkpoint = out.with_name(out.name + ".checkpoint")
-        final.fit(X, Y, validation=validation, verbose=verbose, checkpoint=checkpoint, **reading)
+        final.fit(*data, validation=validation, verbose=verbose, checkpoint=checkpoint, **reading)
         final.save(out, force=force)
         _remove(checkpoint)
     else:
-        final.fit(X, Y, validation=validation, verbose=verbose, **reading)
+        final.fit(*data, validation=validation, verbose=verbose, **reading)
     return TuneResult(dict(best.params), float(best.value), final, summary)
 
 
