@@ -192,3 +192,30 @@ def test_pretrained_file_that_is_missing_exits_2(files, tmp_path, capsys):
     argv = ["train", str(files / "manifest.csv"), "--out", str(tmp_path / "m"), *FAST]
     assert main([*argv, "--pretrained", str(tmp_path / "nope.pt")]) == 2
     assert "nope.pt" in capsys.readouterr().err
+
+
+def test_tune_on_images_searches_the_image_space_and_saves_a_model(files, tmp_path, capsys):
+    out = tmp_path / "tuned"
+    argv = [
+        "tune",
+        str(files / "manifest.csv"),
+        "--trials",
+        "2",
+        "--out",
+        str(out),
+        "--json",
+        *FAST,
+    ]
+    assert main(argv) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert set(summary["best_params"]) == {"model", "image_size", "lr", "augment"}
+    assert summary["trials_done"] == 2 and summary["storage"].endswith("tuned.study.db")
+    assert set(summary["metrics"]) == {
+        "validation",
+        "test",
+    }  # the manifest's test rows, for the report only
+    meta = json.loads((out / "brainnet.json").read_text())
+    assert (
+        meta["kind"] == "multilabel_image" and meta["tune"]["best_trial"] == summary["best_trial"]
+    )
+    assert meta["config"]["model"] == summary["best_params"]["model"]

@@ -27,6 +27,7 @@ TABLE_DEFAULTS = {
     "min_positives": 5,
     "threshold_shrinkage": 10.0,
     "at_least_one": None,
+    "calibration": "auto",
     "seed": 0,
     "device": "auto",
     "hidden_sizes": [512],
@@ -153,6 +154,10 @@ def test_unknown_key_names_the_closest_option():
             "threshold_objective must be one of hamming, macro_f1, micro_f1, samples_f1; received 'f2'",
         ),
         ({"n_models": 0}, "n_models must be an integer >= 1; received 0"),
+        (
+            {"calibration": "isotonic"},
+            "calibration must be one of auto, temperature, platt, none; received 'isotonic'",
+        ),
         ({"val_fraction": 0.9}, r"val_fraction must be a fraction in \(0, 0.5\]"),
         ({"device": "tpu"}, "device must be auto, cpu, cuda, cuda:N or mps"),
         ({"hidden_sizes": [0]}, "hidden_sizes must be positive layer widths"),

@@ -13,6 +13,7 @@ from brainnet.core.training import (
     ProgressBar,
     StopTraining,
     TrainState,
+    extra_callbacks,
     run_loop,
     validation_logs,
 )
@@ -58,6 +59,32 @@ def test_strict_comparison_counts_patience_from_the_best_epoch():
     state = ScriptedLoop(values, [stop], key="val_average_precision").fit()
     assert state.best_epoch == 2  # any increase counts with min_delta 0
     assert state.epoch == 5 and state.epoch - state.best_epoch == 3
+
+
+def test_extra_callbacks_run_inside_the_block_after_the_loops_own_and_an_error_ends_the_loop():
+    class Boom(Exception):
+        pass
+
+    seen = []
+
+    class Watch(Callback):
+        def on_epoch_end(self, loop, logs):
+            seen.append((loop.state.epoch, [type(c).__name__ for c in loop.callbacks]))
+            if loop.state.epoch == 2:
+                raise Boom  # not StopTraining: it leaves the loop (tune's pruning)
+
+        def on_fit_end(self, loop):
+            seen.append("end")
+
+    loop = ScriptedLoop([1.0, 2.0, 3.0], [EarlyStopping(patience=5)])
+    with extra_callbacks(Watch()), pytest.raises(Boom):
+        loop.fit()
+    assert seen == [(1, ["EarlyStopping", "Watch"]), (2, ["EarlyStopping", "Watch"]), "end"]
+    assert [type(c).__name__ for c in loop.callbacks] == ["EarlyStopping"]  # removed after the run
+    assert loop.model["w"][0] == 1  # EarlyStopping's on_fit_end still ran: the best epoch is back
+    seen.clear()
+    ScriptedLoop([1.0], []).fit()  # outside the block: not driven
+    assert seen == []
 
 
 def test_restore_best_false_keeps_the_last_weights():

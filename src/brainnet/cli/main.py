@@ -1,4 +1,4 @@
-"""``brainnet`` command line: train, evaluate, predict, report, datasets.
+"""``brainnet`` command line: train, evaluate, predict, tune, report, datasets.
 
 Thin by design: parse arguments, call the library, write files, and turn user mistakes
 (``UserInputError``, unreadable files) into one clear message on stderr and exit code 2.
@@ -149,6 +149,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_data_options(p)
     p.set_defaults(run=cmd_report)
+
+    from brainnet.cli.tune import add_tune_parser
+
+    add_tune_parser(sub, ENGINES)
 
     p = sub.add_parser("datasets", help="list the built-in datasets")
     p.set_defaults(run=cmd_datasets)

@@ -13,6 +13,7 @@ from typing import Any
 
 from brainnet.core.config import POS_WEIGHTS, ImageTrainConfig, TrainConfig
 from brainnet.core.data.labels import LabelSpec
+from brainnet.core.decision.calibration import CALIBRATIONS
 from brainnet.core.decision.metrics import MONITORS
 from brainnet.core.decision.thresholds import OBJECTIVES
 from brainnet.core.errors import UserInputError
@@ -27,6 +28,7 @@ CHOICES = {
     "monitor": MONITORS.names,
     "threshold_objective": OBJECTIVES.names,
     "pos_weight": lambda: list(POS_WEIGHTS),
+    "calibration": lambda: list(CALIBRATIONS),
 }
 
 

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, ClassVar
 
+from brainnet.core.decision.calibration import CALIBRATIONS
 from brainnet.core.decision.metrics import MONITORS
 from brainnet.core.decision.thresholds import OBJECTIVES
 from brainnet.core.errors import UserInputError
@@ -85,6 +86,12 @@ class CommonConfig:
         "has a label",
         None,
     )
+    calibration: str = _option(
+        "per-label probability calibration fitted on the validation probabilities before the thresholds: "
+        "temperature, platt, none, or auto (the one of those with the lowest out-of-fold validation "
+        "log-loss, so it is on only when it helps)",
+        "auto",
+    )
     # --- run
     seed: int = _option("random seed of initialisation, splits and shuffling", 0)
     device: str = _option('"auto" (CUDA if present), "cpu", "cuda", "cuda:1", "mps"', "auto")
@@ -123,6 +130,7 @@ class CommonConfig:
         _check_name(self.monitor, "monitor", MONITORS.names())
         _check(self.patience >= 1, "patience", self.patience, "an integer >= 1")
         _check_name(self.threshold_objective, "threshold_objective", OBJECTIVES.names())
+        _check_name(self.calibration, "calibration", list(CALIBRATIONS))
         _check(self.min_positives >= 0, "min_positives", self.min_positives, "an integer >= 0")
         _check(
             self.threshold_shrinkage >= 0,

@@ -29,6 +29,7 @@ from sklearn.base import BaseEstimator
 from brainnet.core.config import TrainConfig
 from brainnet.core.data.splits import multilabel_kfold, multilabel_split
 from brainnet.core.decision import metrics
+from brainnet.core.decision.calibration import Calibration, fit_calibration
 from brainnet.core.decision.thresholds import ThresholdResult, apply_thresholds, tune_thresholds
 from brainnet.core.errors import ModelFormatError, UserInputError
 from brainnet.core.model_dir import load_model_dir, save_model_dir
@@ -143,7 +144,9 @@ class MultiLabelEstimator(BaseEstimator):
         recipe_: the fitted data recipe (its statistics, how the data was read).
         models_: the ``n_models`` trained networks (an ensemble when > 1; probabilities are averaged).
         label_names_: the labels, in output order.
-        thresholds_: ThresholdResult tuned on the validation (out-of-fold) probabilities.
+        calibration_: per-label probability calibration fitted on the validation (out-of-fold) probabilities
+            (``cfg.calibration``); ``predict_proba`` returns calibrated probabilities.
+        thresholds_: ThresholdResult tuned on the calibrated validation (out-of-fold) probabilities.
         at_least_one_: whether a row with no label over its threshold gets its top label.
         training_: per-model summary (seed, epochs run, best epoch, stop reason, best epoch's logs).
         history_: per-model list of per-epoch logs.
@@ -291,7 +294,8 @@ class MultiLabelEstimator(BaseEstimator):
     def _decision_layer(
         self, cfg: Any, Y_train: np.ndarray, Y_val: np.ndarray, P_val: np.ndarray
     ) -> None:
-        """Tune ``thresholds_`` on validation probabilities and score them (``val_metrics_``).
+        """Fit ``calibration_`` on validation probabilities, tune ``thresholds_`` on the calibrated ones and
+        score them (``val_metrics_``).
 
         ``at_least_one`` unset: on when every training example has a label (an empty prediction is then never
         right).
@@ -300,6 +304,8 @@ class MultiLabelEstimator(BaseEstimator):
         self.at_least_one_ = (
             bool(Y_train.sum(axis=1).min() > 0) if at_least_one is None else at_least_one
         )
+        self.calibration_ = fit_calibration(Y_val, P_val, cfg.calibration, seed=cfg.seed)
+        P_val = self.calibration_.apply(P_val)
         self.thresholds_ = tune_thresholds(
             Y_val,
             P_val,
@@ -318,6 +324,7 @@ class MultiLabelEstimator(BaseEstimator):
             snap = type(self)(**self.get_params())
             L = len(self.label_names_)
             snap.recipe_, snap.label_names_ = self.recipe_, self.label_names_
+            snap.calibration_ = Calibration.identity(L)
             snap.models_ = [*self.models_, model]
             snap.thresholds_ = ThresholdResult(
                 np.full(L, 0.5), "none", 0.5, [], float("nan"), float("nan")
@@ -352,7 +359,7 @@ class MultiLabelEstimator(BaseEstimator):
         preds = [engine.predict(m, cfg, self.recipe_, data) for m in self.models_]
         n = len(data)
         P = np.full((n, len(self.label_names_)), np.nan)
-        P[preds[0].kept] = np.mean([p.P for p in preds], axis=0)
+        P[preds[0].kept] = self.calibration_.apply(np.mean([p.P for p in preds], axis=0))
         return P, dict(sorted(preds[0].bad.items()))
 
     def predict_proba(self, X: Any) -> np.ndarray:
@@ -428,6 +435,7 @@ class MultiLabelEstimator(BaseEstimator):
             "label_names": list(self.label_names_),
             "n_models": len(self.models_),
             **self.recipe_.to_meta(),
+            "calibration": self.calibration_.to_dict(),
             "thresholds": self.thresholds_.to_dict(),
             "at_least_one": self.at_least_one_,
             "seed": self.seed,
@@ -443,6 +451,8 @@ class MultiLabelEstimator(BaseEstimator):
         }
         if checkpoint is not None:
             meta["checkpoint"] = checkpoint
+        if getattr(self, "tune_", None):  # the study that chose these settings (brainnet.tune)
+            meta["tune"] = self.tune_
         return save_model_dir(path, meta, tensors, force=force)
 
     @classmethod
@@ -471,7 +481,10 @@ class MultiLabelEstimator(BaseEstimator):
             est.history_ = expand_history(meta.get("history", []))  # none before 0.2: []
             est.status_ = meta["status"]
             est.checkpoint_ = meta.get("checkpoint")
+            if "tune" in meta:
+                est.tune_ = meta["tune"]
             L = len(est.label_names_)
+            est.calibration_ = Calibration.from_dict(meta.get("calibration"), L)  # none before 0.2
             if est.thresholds_.thresholds.shape != (L,):
                 raise ValueError(f"thresholds do not match the {L} labels")
             engine = cls.engine_class()

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -76,6 +78,20 @@ def emit(loop: Loop, event: str, *args: object) -> None:
         getattr(cb, event)(loop, *args)
 
 
+_EXTRA_CALLBACKS: ContextVar[tuple[Callback, ...]] = ContextVar("extra_callbacks", default=())
+
+
+@contextmanager
+def extra_callbacks(*callbacks: Callback) -> Iterator[None]:
+    """Every loop run inside the block also drives ``callbacks`` (after its own): a caller that does not build
+    the loop (``brainnet.tune`` feeding a pruner from an estimator's engines) adds its callbacks this way."""
+    token = _EXTRA_CALLBACKS.set(_EXTRA_CALLBACKS.get() + callbacks)
+    try:
+        yield
+    finally:
+        _EXTRA_CALLBACKS.reset(token)
+
+
 def run_loop(loop: Loop, train_epoch: Callable[[], dict[str, float]]) -> TrainState:
     """Drive ``loop`` for up to ``loop.epochs`` epochs: the one place the events are fired around epochs.
 
@@ -84,6 +100,8 @@ def run_loop(loop: Loop, train_epoch: Callable[[], dict[str, float]]) -> TrainSt
     (``state.interrupted``); ``on_fit_end`` runs in every case, also when an error propagates.
     """
     state = loop.state
+    own = list(loop.callbacks)
+    loop.callbacks = own + list(_EXTRA_CALLBACKS.get())  # (see extra_callbacks)
     emit(loop, "on_fit_start")
     try:
         for epoch in range(1, loop.epochs + 1):
@@ -103,6 +121,7 @@ def run_loop(loop: Loop, train_epoch: Callable[[], dict[str, float]]) -> TrainSt
         state.stop_reason = f"interrupted (Ctrl-C) during epoch {state.epoch}"
     finally:
         emit(loop, "on_fit_end")
+        loop.callbacks = own
     return state
 
 

@@ -209,6 +209,12 @@ HAND_WORKED = {
     # Label 0: 0.95 (neg), 0.9 (pos) -> 1/2. Label 1: the positive ties a negative at 0.5 -> 1/2.
     # Label 2: the positive scores highest -> 1. Label 3: skipped.
     "mean_average_precision": (1 / 2 + 1 / 2 + 1) / 3,
+    # Ten bins of width 0.1; per bin |sum(Y - S)|. Label 0: bin 9 holds (1, .9) and (0, .95) -> .85,
+    # bin 5 (0, .5) -> .5. Label 1: bin 2 -> .2, bin 5 holds (0, .5) and (1, .5) -> 0. Label 2: bins 4, 1,
+    # 3 -> .6 + .1 + .3. Label 3: bins 6, 3, 4 -> .6 + .3 + .4. Each over n = 3 rows, then the mean.
+    "ece_macro": ((0.85 + 0.5) + 0.2 + 1.0 + 1.3) / 3 / 4,
+    # Pooled over 12 cells: bin 1 -.1, bin 2 -.2, bin 3 -.6, bin 4 +.6 -.4, bin 5 -.5, bin 6 -.6, bin 9 -.85.
+    "ece_micro": (0.1 + 0.2 + 0.6 + 0.2 + 0.5 + 0.6 + 0.85) / 12,
 }
 
 
@@ -277,8 +283,11 @@ def test_all_zero_predictor_does_not_look_good_on_sparse_labels():
 def test_undefined_metrics_are_nan():
     S = np.array([[0.2, 0.7], [0.4, 0.1]])
     none = metrics.evaluate(np.zeros((2, 2)), S, np.zeros((2, 2)))
-    for name in metrics.METRIC_KEYS[6:]:  # every score-based metric needs a positive
+    for name in metrics.METRIC_KEYS[6:12]:  # every ranking metric needs a positive
         assert np.isnan(none[name]), name
+    # ECE is defined without positives: every probability is a miss of its own size
+    assert none["ece_micro"] == pytest.approx((0.2 + 0.7 + 0.4 + 0.1) / 4)
+    assert none["ece_macro"] == pytest.approx((0.2 + 0.7 + 0.4 + 0.1) / 4)
     for name in metrics.METRIC_KEYS[:6]:
         assert none[name] == (0.0 if name == "hamming_loss" else 1.0), name
     full = metrics.evaluate(np.ones((2, 2)), S, np.ones((2, 2)))
@@ -306,10 +315,21 @@ def test_metric_keys_and_directions():
         "average_precision",
         "macro_auc",
         "mean_average_precision",
+        "ece_micro",
+        "ece_macro",
     )
-    assert frozenset({"hamming_loss", "one_error", "coverage", "ranking_loss"}) == (
-        metrics.LOWER_IS_BETTER
-    )
+    lower = {"hamming_loss", "one_error", "coverage", "ranking_loss", "ece_micro", "ece_macro"}
+    assert frozenset(lower) == metrics.LOWER_IS_BETTER
+
+
+def test_ece_is_zero_for_probabilities_that_match_the_frequencies():
+    # 10 cells at 0.3 with 3 positives, 10 at 0.8 with 8
+    Y = np.array([[1] * 3 + [0] * 7 + [1] * 8 + [0] * 2]).T  # (20, 1)
+    S = np.array([[0.3] * 10 + [0.8] * 10]).T
+    assert metrics.ece_micro(Y, S) == pytest.approx(0.0, abs=1e-12)
+    assert metrics.ece_macro(np.hstack([Y, Y]), np.hstack([S, S])) == pytest.approx(0.0, abs=1e-12)
+    # every probability 1 for a label that is half the time true: ECE 0.5
+    assert metrics.ece_micro(Y, np.ones_like(S, dtype=float)) == pytest.approx(9 / 20)
 
 
 @pytest.mark.parametrize("seed", SEEDS[:10])

@@ -56,11 +56,13 @@ METRIC_KEYS: tuple[str, ...] = (
     "average_precision",
     "macro_auc",
     "mean_average_precision",
+    "ece_micro",
+    "ece_macro",
 )
 """The metrics ``evaluate`` reports, in report order."""
 
 LOWER_IS_BETTER: frozenset[str] = frozenset(
-    {"hamming_loss", "one_error", "coverage", "ranking_loss"}
+    {"hamming_loss", "one_error", "coverage", "ranking_loss", "ece_micro", "ece_macro"}
 )
 """The keys of METRIC_KEYS where smaller is better; larger is better for the others."""
 
@@ -609,6 +611,59 @@ def mean_average_precision(Y: object, S: object) -> float:
     return _mean_average_precision(Y, S)
 
 
+# --- Calibration (Y, S): do the probabilities mean what they say? ---------------------------------
+
+ECE_BINS = 10
+"""Equal-width probability bins of the expected calibration error: [0, 0.1), ..., [0.9, 1]."""
+
+
+def _ece_per_label(Y: np.ndarray, S: np.ndarray) -> np.ndarray:
+    """(L,) ECE of each column: sum over bins of |positives - summed probability| / n."""
+    n, L = S.shape
+    bins = np.clip((S * ECE_BINS).astype(np.int64), 0, ECE_BINS - 1)  # (n, L)
+    cell = bins + ECE_BINS * np.arange(L)  # (n, L): one bin id per (label, bin)
+    gap = np.bincount(cell.ravel(), weights=(Y - S).ravel(), minlength=L * ECE_BINS)
+    return np.abs(gap).reshape(L, ECE_BINS).sum(axis=1) / n
+
+
+def _ece_micro(Y: np.ndarray, S: np.ndarray) -> float:
+    bins = np.clip((S * ECE_BINS).astype(np.int64), 0, ECE_BINS - 1).ravel()
+    gap = np.bincount(bins, weights=(Y - S).ravel(), minlength=ECE_BINS)
+    return float(np.abs(gap).sum() / S.size)
+
+
+def ece_micro(Y: object, S: object) -> float:
+    """Expected calibration error over every (example, label) cell pooled. Lower is better.
+
+    The cells are put in ``ECE_BINS`` equal-width bins of their probability (a score outside [0, 1] goes to the
+    end bin); ECE = sum over bins b of (n_b / N) |mean of Y in b - mean of S in b|, N = n L cells.
+
+    Args:
+        Y: (n, L) true labels in {0, 1}.
+        S: (n, L) probabilities.
+
+    Returns:
+        A float in [0, 1]; 0 when, in every bin, the share of positives equals the mean probability.
+    """
+    Y, _, S = check_inputs(Y, S=S)
+    return _ece_micro(Y.astype(np.float64), S)
+
+
+def ece_macro(Y: object, S: object) -> float:
+    """Mean over labels of each label's expected calibration error (``ece_micro`` on one column). Lower is
+    better; defined for every label (a label without positives is calibrated when its probabilities are 0).
+
+    Args:
+        Y: (n, L) true labels in {0, 1}.
+        S: (n, L) probabilities.
+
+    Returns:
+        A float in [0, 1].
+    """
+    Y, _, S = check_inputs(Y, S=S)
+    return float(_ece_per_label(Y.astype(np.float64), S).mean())
+
+
 # --- Everything at once --------------------------------------------------------------------------
 
 
@@ -642,6 +697,8 @@ def evaluate(Y: object, S: object, Yhat: object) -> dict[str, float | int]:
         ),
         "macro_auc": _macro_auc(Y, S),
         "mean_average_precision": _mean_average_precision(Y, S),
+        "ece_micro": _ece_micro(Y.astype(np.float64), S),
+        "ece_macro": float(_ece_per_label(Y.astype(np.float64), S).mean()),
     }
     assert tuple(values) == METRIC_KEYS
     return {**values, "n_samples": int(Y.shape[0]), "n_labels": int(Y.shape[1])}
