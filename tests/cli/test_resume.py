@@ -1,15 +1,19 @@
 """Exact resume with real processes and real signals: a run killed with SIGKILL and continued with --resume ends
 with the same weights, bit for bit, as a run never killed; SIGTERM writes a checkpoint and exits 143.
 
-Every run goes through ``DRIVER``: the CLI with a checkpoint after every epoch (``CHECKPOINT_INTERVAL_S = 0``;
-the default writes at most every 2 s) and, for the runs that get killed, a pause after each epoch so the signal
-lands in the middle of training. Neither changes a number.
+A run that gets a signal is a subprocess running ``DRIVER``: the CLI with a checkpoint after every epoch
+(``CHECKPOINT_INTERVAL_S = 0``; the default writes at most every 2 s) and a pause after each epoch so the signal
+lands in the middle of training; neither changes a number. The runs that get no signal (the reference and the
+resumed one) run in this process, on one torch thread as the subprocess does (``OMP_NUM_THREADS=1``), which
+saves starting torch twice per test.
 """
 
+import contextlib
 import csv
 import hashlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -20,6 +24,7 @@ import numpy as np
 import pytest
 
 import brainnet
+from brainnet.cli.main import main
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 DRIVER = """
@@ -51,10 +56,22 @@ def _env() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(SRC), "OMP_NUM_THREADS": "1"}
 
 
-def _run(*args) -> subprocess.CompletedProcess:
-    done = subprocess.run(_command(0, *args), env=_env(), capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
-    return done
+@contextlib.contextmanager
+def _one_thread():
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _run(*args) -> None:
+    """A run in this process, on one thread like the subprocesses."""
+    with _one_thread():
+        assert main(["train", *map(str, args), "--device", "cpu"]) == 0
 
 
 def _sha(model: Path) -> str:
@@ -113,11 +130,11 @@ def test_sigkill_in_the_second_member_then_resume_gives_identical_weights(table,
     member, epoch = _progress(checkpoint)
     assert member == 1 and 3 <= epoch < 6  # killed in the middle of the second member
 
-    done = _run(data, "--out", out, *TABLE, "--resume")
+    _run(data, "--out", out, *TABLE, "--resume")
     assert _sha(out) == straight
     assert not checkpoint.exists()  # the finished run removes it, as a run never killed does
     notes = json.loads((out / "brainnet.json").read_text())["notes"]
-    assert any(f"after model 2/2, epoch {epoch}" in n for n in notes), done.stderr
+    assert any(f"after model 2/2, epoch {epoch}" in n for n in notes)
 
 
 def test_sigterm_writes_a_usable_checkpoint_and_exits_143(table, tmp_path):
@@ -141,7 +158,7 @@ def test_sigkill_an_image_run_then_resume_gives_identical_weights(tmp_path):
 
     from brainnet.core.data.builtin_images import make_shapes
 
-    shapes = make_shapes(40, size=20, seed=1)
+    shapes = make_shapes(40, size=32, seed=1)
     rows = [["path", "shapes", "split"]]
     for i in range(len(shapes)):
         Image.fromarray(shapes.arrays[i]).save(tmp_path / f"{i}.png")
@@ -160,3 +177,43 @@ def test_sigkill_an_image_run_then_resume_gives_identical_weights(tmp_path):
     assert _progress(checkpoint)[1] < 4
     _run(data, "--out", out, *IMAGES, "--resume")
     assert _sha(out) == _sha(tmp_path / "straight")
+
+
+def test_resume_errors_name_what_differs(table, tmp_path, monkeypatch, capsys):
+    """In this process on the NumPy engine: a finished run whose checkpoint is kept, then --resume with
+    other options, data or labels; and the two ways to get --resume wrong."""
+    import brainnet.cli.main as cli
+
+    data, _ = table
+    out = tmp_path / "m"
+    args = ["train", str(data), "--out", str(out), "--engine", "scratch", *TABLE]
+    assert main([*args[:4], "--resume", *args[4:]]) == 2
+    assert "nothing to resume" in capsys.readouterr().err
+    monkeypatch.setattr(cli, "_remove_checkpoint", lambda path: None)
+    assert main(args) == 0
+    finished = _sha(out)
+    shutil.rmtree(out)
+    assert main(args) == 2  # a checkpoint is left: continue it or --force
+    assert "Pass --resume to continue it, or --force" in capsys.readouterr().err
+
+    rows = list(csv.reader(data.read_text().splitlines()))
+    other = tmp_path / "other.csv"
+    flipped = [r[:-1] + [str(1 - int(r[-1]))] for r in rows[1:]]
+    with open(other, "w", newline="") as f:
+        csv.writer(f).writerows([rows[0], *flipped])
+    renamed = tmp_path / "renamed.csv"
+    with open(renamed, "w", newline="") as f:
+        csv.writer(f).writerows([["z0", *rows[0][1:]], *rows[1:]])
+    cases = [
+        (["--lr", "0.01"], data, "option lr (--lr) changed (config.lr: 0.01 now, 0.003"),
+        (["--hidden-sizes", "8"], data, "option hidden_sizes (--hidden-sizes) changed"),
+        ([], other, "the labels of the training data changed"),
+        ([], renamed, "the feature names of the training data changed"),
+    ]
+    for extra, source, message in cases:
+        argv = ["train", str(source), *args[2:], *extra, "--resume"]
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert message in err and "Traceback" not in err, err
+    assert main([*args, "--resume"]) == 0  # every member had finished: straight to the thresholds
+    assert _sha(out) == finished

@@ -261,7 +261,6 @@ def _training_images(args: argparse.Namespace):
 def _fit_and_report(args, model, train, test, published=None, **fit_options) -> int:
     """Fit with a checkpoint beside --out, save, print the notes, the summary and the metric tables."""
     from brainnet.cli.report import metrics_table, print_notes, training_summary
-
     from brainnet.core.resume import Terminated
 
     out = Path(args.out)

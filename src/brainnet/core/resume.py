@@ -184,6 +184,7 @@ def global_rng_state() -> dict[str, Any]:
 
     version, internal, gauss = random.getstate()
     legacy = np.random.get_state(legacy=False)  # noqa: NPY002 - the global RNG third-party code may use
+    legacy["state"] = {**legacy["state"], "key": legacy["state"]["key"].tolist()}  # 624 uint32
     return {"python": [version, list(internal), gauss], "numpy": legacy}
 
 
