@@ -77,6 +77,8 @@ def test_sigterm_writes_the_last_finished_epoch_and_resume_continues_exactly(
         "wait",
         "best_snapshot",
     }
+    best = stopper["state"]["best_snapshot"]["__snapshot__"]
+    assert {ref["__array__"].split(".")[0] for ref in best.values()} == {"model1"}  # stored once
     monkeypatch.setattr(training, "emit", EMIT)
     est = ScratchMultiLabelMLP(**PARAMS).fit(*data, checkpoint=tmp_path / "ckpt", resume=True)
     est.save(tmp_path / "m")

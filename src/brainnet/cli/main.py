@@ -322,6 +322,12 @@ def _remove_checkpoint(path: Path) -> None:
 
     if is_model_dir(path):
         shutil.rmtree(path, ignore_errors=True)
+    # what a kill in the middle of replacing the checkpoint left beside it (core/files.py::atomic_directory)
+    for left in path.parent.glob(f".{path.name}.*.old"):
+        if is_model_dir(left / "replaced"):
+            shutil.rmtree(left, ignore_errors=True)
+    for left in path.parent.glob(f".{path.name}.*.tmp"):
+        shutil.rmtree(left, ignore_errors=True)
 
 
 def _load_classifier(path: str):

@@ -149,22 +149,35 @@ def check_fingerprint(saved: dict[str, Any], now: dict[str, Any], where: Path) -
 
 
 # ---------------------------------------------------------------------- trees of JSON values and arrays
-def split_arrays(tree: Any, prefix: str) -> tuple[Any, dict[str, np.ndarray]]:
+def split_arrays(
+    tree: Any, prefix: str, stored: dict[str, tuple[str, np.ndarray]] | None = None
+) -> tuple[Any, dict[str, np.ndarray]]:
     """(``tree`` with each NumPy array replaced by {"__array__": name}, {name: array}); names start with
-    ``prefix`` and follow the path in the tree."""
+    ``prefix`` and follow the path in the tree. ``stored``: {key: (name, array)} of arrays saved anyway; an
+    array equal to ``stored[key]`` (``key``: its own key in the tree, e.g. a weight's name) becomes a
+    reference to that name instead of a second copy."""
     arrays: dict[str, np.ndarray] = {}
 
-    def walk(node: Any, path: str) -> Any:
+    def same(key: str, a: np.ndarray) -> str | None:
+        name, b = (stored or {}).get(key, ("", None))
+        equal = b is not None and b.shape == a.shape and b.dtype == a.dtype and np.array_equal(a, b)
+        return name if equal else None
+
+    def walk(node: Any, path: str, key: str) -> Any:
         if isinstance(node, np.ndarray):
+            if name := same(key, node):
+                return {_ARRAY: name}
             arrays[prefix + path] = node
             return {_ARRAY: prefix + path}
         if isinstance(node, dict):
-            return {str(k): walk(v, f"{path}.{k}" if path else str(k)) for k, v in node.items()}
+            return {
+                str(k): walk(v, f"{path}.{k}" if path else str(k), str(k)) for k, v in node.items()
+            }
         if isinstance(node, list | tuple):
-            return [walk(v, f"{path}.{i}" if path else str(i)) for i, v in enumerate(node)]
+            return [walk(v, f"{path}.{i}" if path else str(i), str(i)) for i, v in enumerate(node)]
         return node.item() if isinstance(node, np.generic) else node
 
-    return walk(tree, ""), arrays
+    return walk(tree, "", ""), arrays
 
 
 def join_arrays(tree: Any, arrays: dict[str, np.ndarray]) -> Any:
@@ -363,10 +376,10 @@ class RunCheckpoints:
         n_models = k + (best is not None)
         if n_models == 0:
             return  # nothing loadable yet (no epoch improved the monitored value)
-        tensors = dict(self._tensors)
-        if best is not None:
-            tensors |= {f"model{k}.{name}": a for name, a in best.items()}
-        tree, arrays = split_arrays(loop_state, "resume.") if loop_state else (None, {})
+        # the best weights (early stopping's, and the current ones after an improvement) are stored once
+        stored = {name: (f"model{k}.{name}", a) for name, a in (best or {}).items()}
+        tensors = dict(self._tensors) | {name: a for name, a in stored.values()}
+        tree, arrays = split_arrays(loop_state, "resume.", stored) if loop_state else (None, {})
         resume = {
             "format": RESUME_FORMAT,
             "fingerprint": self.fp,

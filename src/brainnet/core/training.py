@@ -59,9 +59,9 @@ class Loop(Protocol):
         ...
 
     # An exact resume (``brainnet.core.resume``) also needs, from a loop that offers it:
-    # ``resume_state() -> (arrays, json)`` (model, optimizer, scheduler, RNG states now),
-    # ``load_resume_state(arrays, json)``, and ``snapshot_arrays(snapshot)`` / ``snapshot_from_arrays(arrays)``
-    # (a snapshot as the arrays ``Engine.tensors_of`` gives for the model it holds, and back).
+    # ``resume_state()`` (a tree of JSON values and NumPy copies: model, optimizer, scheduler, RNG states now),
+    # ``load_resume_state(tree)``, and ``snapshot_arrays(snapshot)`` / ``snapshot_from_arrays(arrays)`` (a
+    # snapshot as the arrays ``Engine.tensors_of`` gives for the model it holds, and back).
 
 
 class Callback:
