@@ -233,6 +233,13 @@ class MultiLabelEstimator(BaseEstimator):
         Returns:
             self.
         """
+        from brainnet.core.resume import sigterm_raises
+
+        with sigterm_raises() if checkpoint is not None else contextlib.nullcontext():
+            return self._fit(X, Y, validation, verbose, checkpoint, resume, reading)
+
+    def _fit(self, X, Y, validation, verbose, checkpoint, resume, reading) -> MultiLabelEstimator:
+        """``fit`` (SIGTERM handled by the caller)."""
         from brainnet.core import resume as resuming
 
         if resume and checkpoint is None:
@@ -268,59 +275,45 @@ class MultiLabelEstimator(BaseEstimator):
         if point is not None:
             notes.append(_resumed_note(point, len(plan)))
         start = time.perf_counter()
-        with resuming.sigterm_raises() if run is not None else contextlib.nullcontext():
-            for k, (tr, va) in enumerate(plan):
-                desc = f"model {k + 1}/{len(plan)}" if len(plan) > 1 else "training"
-                val = recipe.subset(pool, va)
-                if point is not None and k < point.member:  # finished before the resume
-                    done = point.finished[k]
-                    model = engine.model_from(cfg, recipe, len(self.label_names_), point.tensors[k])
-                    run.add_finished(done, point.tensors[k])  # type: ignore[union-attr]
-                    result = FitResult(model, done["history"], notes=done["notes"])
-                    result.best_epoch = done["training"]["best_epoch"]
-                    self.training_.append(done["training"])
-                else:
-                    result = engine.fit_one(
-                        cfg,
-                        cfg.seed + k,
-                        recipe,
-                        recipe.subset(pool, tr),
-                        val,
-                        verbose=verbose,
-                        save=run.member(k, point) if run is not None else None,
-                        desc=desc,
-                    )
-                    if result.best_epoch is not None:
-                        self.training_.append(result.summary(cfg.seed + k))
-                notes += result.notes
-                if result.best_epoch is None:  # interrupted before one epoch finished
-                    if not self.models_:
-                        raise KeyboardInterrupt
-                else:
-                    self.models_.append(result.model)
-                    self.history_.append(result.history)
-                    pred = engine.predict(result.model, cfg, recipe, val)
-                    P_sum[va[pred.kept]] += pred.P
-                    n_pred[va[pred.kept]] += 1
-                    if pred.bad:
-                        first = next(iter(pred.bad.values()))
-                        notes.append(
-                            f"validation: skipped {len(pred.bad)} unreadable (first: {first})"
-                        )
-                if result.interrupted:
-                    self.interrupted_ = True
-                    notes.append(
-                        f"{result.stop_reason}; kept {len(self.models_)} model(s), the last at its best "
-                        f"epoch ({result.best_epoch})."
-                    )
-                    break
-                if run is not None and len(run.finished) == k:  # trained now, not restored
-                    entry = {
-                        "history": result.history,
-                        "training": self.training_[-1],
-                        "notes": result.notes,
-                    }
-                    run.member_done(entry, result.model)
+        for k, (tr, va) in enumerate(plan):
+            desc = f"model {k + 1}/{len(plan)}" if len(plan) > 1 else "training"
+            val = recipe.subset(pool, va)
+            if point is not None and k < point.member:  # finished before the run was killed
+                result = run.restored(point, k, cfg, recipe)  # type: ignore[union-attr]
+            else:
+                result = engine.fit_one(
+                    cfg,
+                    cfg.seed + k,
+                    recipe,
+                    recipe.subset(pool, tr),
+                    val,
+                    verbose=verbose,
+                    save=run.member(k, point) if run is not None else None,
+                    desc=desc,
+                )
+            notes += result.notes
+            if result.best_epoch is None:  # interrupted before one epoch finished
+                if not self.models_:
+                    raise KeyboardInterrupt
+            else:
+                self.models_.append(result.model)
+                self.history_.append(result.history)
+                self.training_.append(result.summary(cfg.seed + k))
+                pred = engine.predict(result.model, cfg, recipe, val)
+                P_sum[va[pred.kept]] += pred.P
+                n_pred[va[pred.kept]] += 1
+                if pred.bad:
+                    first = next(iter(pred.bad.values()))
+                    notes.append(f"validation: skipped {len(pred.bad)} unreadable (first: {first})")
+            if result.interrupted:
+                self.interrupted_ = True
+                notes.append(
+                    f"{result.stop_reason}; kept {len(self.models_)} model(s), the last at its best "
+                    f"epoch ({result.best_epoch})."
+                )
+                break
+            if run is not None:
+                run.member_done(k, result)
         self.fit_seconds_ = time.perf_counter() - start
         scored = n_pred > 0
         if not scored.any():

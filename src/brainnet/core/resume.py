@@ -6,7 +6,7 @@ ensemble member. It loads like any model (the finished members and the member in
 far, 0.5 thresholds) and also holds everything needed to continue the run exactly, without pickle:
 
 - ``brainnet.json`` ``"resume"`` (JSON): the run's fingerprint (data, labels, config, engine), which member is in
-  progress, the finished members' histories, summaries and notes; for the member in progress the loop's state:
+  progress, the finished members' histories, stop reasons and notes; for the member in progress the loop's state:
   epoch, history, best epoch and value, each callback's ``state_dict()`` (early stopping: best value, best epoch,
   wait counter), the optimizer's and scheduler's numbers, the Python and NumPy RNG states;
 - ``weights.safetensors`` ``resume.*``: the tensors of that state (current weights, optimizer moments, early
@@ -266,7 +266,8 @@ def restore(loop: Loop, saved: dict[str, Any]) -> None:
 class ResumePoint:
     """What a checkpoint says about its run: ``member`` is the one in progress (= the number finished).
 
-    ``finished``: per finished member {"history", "training", "notes"}; ``tensors``: per finished member the
+    ``finished``: per finished member its ``FitResult`` but the model (history, epochs run, best epoch, stop
+    reason, notes); ``tensors``: per finished member the
     arrays ``Engine.tensors_of`` gave; ``loop``: the captured loop state of the member in progress (None: it had
     not finished an epoch); ``best``: that member's best model so far and its checkpoint record.
     """
@@ -344,7 +345,7 @@ class RunCheckpoints:
         self.seconds_written, self.n_written = 0.0, 0
 
     def add_finished(self, entry: dict[str, Any], tensors: dict[str, np.ndarray]) -> None:
-        """A finished member (history, training summary, notes) and its arrays."""
+        """A finished member (its ``FitResult`` fields but the model) and its arrays."""
         k = len(self.finished)
         self.finished.append(entry)
         self._tensors |= {f"model{k}.{name}": a for name, a in tensors.items()}
@@ -355,11 +356,30 @@ class RunCheckpoints:
         self.last_record = None
         return MemberCheckpoint(self, k, point if resumed else None)
 
-    def member_done(self, entry: dict[str, Any], model: Any) -> None:
-        """Record a finished member and write a checkpoint that starts the next one afresh."""
-        self.add_finished(entry, self.engine.tensors_of(model))
-        record = self.last_record or {"epoch": entry["training"].get("best_epoch") or 0}
-        self.write(None, record, None)
+    def restored(self, point: ResumePoint, k: int, cfg: Any, recipe: Any) -> Any:
+        """Member ``k``, finished before the run was killed, as the ``FitResult`` it was."""
+        from brainnet.core.estimator import FitResult
+
+        done = point.finished[k]
+        n_labels = len(self.est.label_names_)
+        model = self.engine.model_from(cfg, recipe, n_labels, point.tensors[k])
+        self.add_finished(done, point.tensors[k])
+        fields = ("history", "epochs_run", "best_epoch", "stop_reason", "notes")
+        return FitResult(model, **{name: done[name] for name in fields})
+
+    def member_done(self, k: int, result: Any) -> None:
+        """Member ``k`` finished (a ``FitResult``): write a checkpoint that starts the next one afresh."""
+        if len(self.finished) > k:  # restored, not trained now
+            return
+        entry = {
+            "history": result.history,
+            "epochs_run": result.epochs_run,
+            "best_epoch": result.best_epoch,
+            "stop_reason": result.stop_reason,
+            "notes": result.notes,
+        }
+        self.add_finished(entry, self.engine.tensors_of(result.model))
+        self.write(None, self.last_record or {"epoch": result.best_epoch or 0}, None)
 
     def write(
         self,
