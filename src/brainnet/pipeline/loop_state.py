@@ -15,7 +15,7 @@ from brainnet.pipeline.rng import rng_state, set_rng_state
 def _arrays(tree: Any) -> Any:
     """A state_dict-like tree with tensors as NumPy copies and tuples as lists."""
     if isinstance(tree, torch.Tensor):
-        return tree.detach().cpu().numpy().copy()
+        return tree.detach().to("cpu", copy=True).numpy()
     if isinstance(tree, dict):
         return {k: _arrays(v) for k, v in tree.items()}
     if isinstance(tree, list | tuple):
