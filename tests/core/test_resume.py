@@ -150,6 +150,13 @@ def test_nothing_to_resume_is_a_clear_error(data, tmp_path):
     ScratchMultiLabelMLP(**PARAMS).fit(X, Y).save(tmp_path / "model")  # a finished model
     with pytest.raises(UserInputError, match="holds no resume state"):
         ScratchMultiLabelMLP(**PARAMS).fit(X, Y, checkpoint=tmp_path / "model", resume=True)
+    ScratchMultiLabelMLP(**PARAMS).fit(X, Y, checkpoint=tmp_path / "ckpt")
+    meta_path = tmp_path / "ckpt" / "brainnet.json"
+    meta = json.loads(meta_path.read_text())
+    del meta["resume"]["finished"]
+    meta_path.write_text(json.dumps(meta))
+    with pytest.raises(UserInputError, match="is a damaged checkpoint .KeyError: 'finished'"):
+        ScratchMultiLabelMLP(**PARAMS).fit(X, Y, checkpoint=tmp_path / "ckpt", resume=True)
 
 
 def test_a_kill_between_the_two_renames_leaves_the_previous_checkpoint_findable(data, tmp_path):

@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from brainnet.core.errors import UserInputError
+from brainnet.core.errors import ModelFormatError, UserInputError
 from brainnet.core.training import Callback, Loop
 
 RESUME_FORMAT = 1
@@ -267,9 +267,9 @@ class ResumePoint:
     """What a checkpoint says about its run: ``member`` is the one in progress (= the number finished).
 
     ``finished``: per finished member its ``FitResult`` but the model (history, epochs run, best epoch, stop
-    reason, notes); ``tensors``: per finished member the
-    arrays ``Engine.tensors_of`` gave; ``loop``: the captured loop state of the member in progress (None: it had
-    not finished an epoch); ``best``: that member's best model so far and its checkpoint record.
+    reason, notes); ``tensors``: per finished member the arrays ``Engine.tensors_of`` gave; ``loop``: the
+    captured loop state of the member in progress (None: it had not finished an epoch); ``best``: that
+    member's best model so far and its checkpoint record.
     """
 
     path: Path
@@ -309,18 +309,23 @@ def read_resume_point(path: str | Path, now: dict[str, Any]) -> ResumePoint:
             f"{str(path)!r} holds no resume state of format {RESUME_FORMAT} (written by an older "
             "brainnet, or a finished model); start the run afresh."
         )
-    check_fingerprint(saved["fingerprint"], now, path)
-    k = int(saved["member"])
+    check_fingerprint(saved.get("fingerprint") or {}, now, path)
 
     def model_tensors(i: int) -> dict[str, np.ndarray]:
         prefix = f"model{i}."
         return {n[len(prefix) :]: np.array(a) for n, a in tensors.items() if n.startswith(prefix)}
 
-    point = ResumePoint(found, k, list(saved["finished"]), [model_tensors(i) for i in range(k)])
-    if saved.get("loop") is not None:
-        point.loop = join_arrays(saved["loop"], tensors)
-    if int(meta["n_models"]) > k:
-        point.best = (model_tensors(k), dict(meta["checkpoint"]))
+    try:
+        k = int(saved["member"])
+        point = ResumePoint(found, k, list(saved["finished"]), [model_tensors(i) for i in range(k)])
+        if saved.get("loop") is not None:
+            point.loop = join_arrays(saved["loop"], tensors)
+        if int(meta["n_models"]) > k:
+            point.best = (model_tensors(k), dict(meta["checkpoint"]))
+    except (KeyError, TypeError, ValueError) as e:
+        raise ModelFormatError(
+            f"{str(found)!r} is a damaged checkpoint ({type(e).__name__}: {e}); start the run afresh."
+        ) from None
     return point
 
 
