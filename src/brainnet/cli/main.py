@@ -61,6 +61,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--force", action="store_true", help="replace an existing model directory")
     p.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue a killed run from MODEL_DIR.checkpoint, exactly where it stopped (give the same "
+        "data and options); SIGTERM writes that checkpoint and exits 143",
+    )
+    p.add_argument(
         "--json",
         action="store_true",
         help="print the test (else validation) metrics as one JSON object",
@@ -221,6 +227,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     preset, published = _builtin_extras(args.data, kind, args)
     config = config_from_args(args, "images" if kind == "images" else "tables", preset)
     check_writable_target(Path(args.out), force=args.force, what="model directory")
+    _check_checkpoint(Path(args.out), args)
     train, test, fit_options = read(args)
     model = estimator.from_config(config)
     return _fit_and_report(args, model, train, test, published, **fit_options)
@@ -286,10 +293,22 @@ def _training_images(args: argparse.Namespace):
 def _fit_and_report(args, model, train, test, published=None, **fit_options) -> int:
     """Fit with a checkpoint beside --out, save, print the notes, the summary and the metric tables."""
     from brainnet.cli.report import metrics_table, print_notes, training_summary
+    from brainnet.core.resume import Terminated
 
     out = Path(args.out)
-    checkpoint = out.with_name(out.name + ".checkpoint")
-    model.fit(train, verbose=not args.quiet, checkpoint=checkpoint, **fit_options)
+    checkpoint = _checkpoint_path(out)
+    resume = bool(getattr(args, "resume", False))
+    try:
+        model.fit(
+            train, verbose=not args.quiet, checkpoint=checkpoint, resume=resume, **fit_options
+        )
+    except Terminated as stop:
+        print(
+            f"terminated (SIGTERM): the run so far is in {str(checkpoint)!r}; continue it with the "
+            "same command and --resume",
+            file=sys.stderr,
+        )
+        return int(stop.code)
     model.save(out, force=args.force)
     _remove_checkpoint(checkpoint)
     err = _console(stderr=True)
@@ -306,6 +325,28 @@ def _fit_and_report(args, model, train, test, published=None, **fit_options) -> 
     return 0
 
 
+def _checkpoint_path(out: Path) -> Path:
+    return out.with_name(out.name + ".checkpoint")
+
+
+def _check_checkpoint(out: Path, args: argparse.Namespace) -> None:
+    """--resume needs the checkpoint of a killed run; without it a left-over checkpoint is replaced only with
+    --force (it may hold hours of training)."""
+    from brainnet.core.resume import find_checkpoint
+
+    found = find_checkpoint(_checkpoint_path(out))
+    if args.resume and found is None:
+        raise UserInputError(
+            f"nothing to resume: {str(_checkpoint_path(out))!r} does not exist (a run writes it while "
+            "training and removes it when it finishes). Run without --resume to start afresh."
+        )
+    if not args.resume and found is not None and not args.force:
+        raise UserInputError(
+            f"{str(found)!r} holds the checkpoint of an unfinished run. Pass --resume to continue it, "
+            "or --force to start afresh (it will be replaced)."
+        )
+
+
 def _remove_checkpoint(path: Path) -> None:
     import shutil
 
@@ -313,6 +354,12 @@ def _remove_checkpoint(path: Path) -> None:
 
     if is_model_dir(path):
         shutil.rmtree(path, ignore_errors=True)
+    # what a kill in the middle of replacing the checkpoint left beside it (core/files.py::atomic_directory)
+    for left in path.parent.glob(f".{path.name}.*.old"):
+        if is_model_dir(left / "replaced"):
+            shutil.rmtree(left, ignore_errors=True)
+    for left in path.parent.glob(f".{path.name}.*.tmp"):
+        shutil.rmtree(left, ignore_errors=True)
 
 
 def _load_classifier(path: str):

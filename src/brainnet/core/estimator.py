@@ -16,6 +16,7 @@ its config, recipe and engine, and nothing else.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import time
 from collections.abc import Callable
@@ -106,8 +107,13 @@ class Engine:
         save: Callable[..., None] | None,
         desc: str,
     ) -> FitResult:
-        """Train one network on ``train``, early-stopping on ``val`` (both ``recipe.encode``d);
-        ``save(model, info)`` checkpoints."""
+        """Train one network on ``train``, early-stopping on ``val`` (both ``recipe.encode``d).
+
+        ``save`` (None: no checkpoints) is the estimator's ``brainnet.core.resume.MemberCheckpoint``: an engine
+        that drives the ``core.training`` loop adds it to its callbacks (it writes the full loop state, and
+        puts a resumed one back in ``on_fit_start``); any other engine calls ``save(model, info)`` with the
+        best model so far ({"epoch", "monitor", "value", "time"}).
+        """
         raise NotImplementedError
 
     def predict(self, model: Any, cfg: Any, recipe: Recipe, data: Any) -> Predictions:
@@ -205,6 +211,7 @@ class MultiLabelEstimator(BaseEstimator):
         validation: Any = None,
         verbose: bool = False,
         checkpoint: str | Path | None = None,
+        resume: bool = False,
         **reading: Any,
     ) -> MultiLabelEstimator:
         """Train, tune per-label thresholds on validation probabilities, keep the best weights.
@@ -218,12 +225,28 @@ class MultiLabelEstimator(BaseEstimator):
                 ``val_fraction``; with more, cross-fitting (model k early-stops on stratified fold k; the
                 thresholds use out-of-fold probabilities of every training row).
             verbose: progress on stderr.
-            checkpoint: a directory where the best model so far is saved during training (crash safety).
+            checkpoint: a directory where the run is saved during training (``brainnet.core.resume``): a
+                loadable model of the best epochs so far plus everything an exact resume needs. While fitting
+                with a checkpoint, SIGTERM writes it and raises ``brainnet.core.resume.Terminated`` (exit 143).
+            resume: continue the run saved in ``checkpoint`` (same data, labels and config, else a
+                UserInputError naming what differs) from its last epoch, with the same numbers as an
+                uninterrupted run on the same machine.
             reading: recipe options, e.g. ``feature_names``, ``label_names``, ``label_spec`` for tables.
 
         Returns:
             self.
         """
+        from brainnet.core.resume import sigterm_raises
+
+        with sigterm_raises() if checkpoint is not None else contextlib.nullcontext():
+            return self._fit(X, Y, validation, verbose, checkpoint, resume, reading)
+
+    def _fit(self, X, Y, validation, verbose, checkpoint, resume, reading) -> MultiLabelEstimator:
+        """``fit`` (SIGTERM handled by the caller)."""
+        from brainnet.core import resume as resuming
+
+        if resume and checkpoint is None:
+            raise UserInputError("resume=True needs the checkpoint directory to resume from.")
         cfg = self.config
         recipe = self.recipe_class()
         engine = self.engine_class()
@@ -231,6 +254,10 @@ class MultiLabelEstimator(BaseEstimator):
         data = recipe.training_data(X, Y, **reading)
         if validation is not None:
             validation = recipe.validation_data(validation, data)
+        run = point = None
+        if checkpoint is not None:
+            fp = resuming.fingerprint(self, cfg, recipe, data, validation)
+            point = resuming.read_resume_point(checkpoint, fp) if resume else None
         self.recipe_ = recipe
         self.label_names_ = recipe.label_names(data)
         Y_train = recipe.labels(data)
@@ -246,21 +273,27 @@ class MultiLabelEstimator(BaseEstimator):
         self.models_, self.history_, self.training_ = [], [], []
         self.interrupted_ = False
         P_sum, n_pred = np.zeros(Y_pool.shape), np.zeros(len(Y_pool))  # out-of-fold probabilities
-        save = self._checkpoint_saver(Path(checkpoint), len(plan)) if checkpoint else None
+        if checkpoint is not None:
+            run = resuming.RunCheckpoints(self, engine, Path(checkpoint), len(plan), fp)
+        if point is not None:
+            notes.append(_resumed_note(point, len(plan)))
         start = time.perf_counter()
         for k, (tr, va) in enumerate(plan):
             desc = f"model {k + 1}/{len(plan)}" if len(plan) > 1 else "training"
             val = recipe.subset(pool, va)
-            result = engine.fit_one(
-                cfg,
-                cfg.seed + k,
-                recipe,
-                recipe.subset(pool, tr),
-                val,
-                verbose=verbose,
-                save=save,
-                desc=desc,
-            )
+            if point is not None and k < point.member:  # finished before the run was killed
+                result = run.restored(point, k, cfg, recipe)  # type: ignore[union-attr]
+            else:
+                result = engine.fit_one(
+                    cfg,
+                    cfg.seed + k,
+                    recipe,
+                    recipe.subset(pool, tr),
+                    val,
+                    verbose=verbose,
+                    save=run.member(k, point) if run is not None else None,
+                    desc=desc,
+                )
             notes += result.notes
             if result.best_epoch is None:  # interrupted before one epoch finished
                 if not self.models_:
@@ -282,6 +315,8 @@ class MultiLabelEstimator(BaseEstimator):
                     f"epoch ({result.best_epoch})."
                 )
                 break
+            if run is not None:
+                run.member_done(k, result)
         self.fit_seconds_ = time.perf_counter() - start
         scored = n_pred > 0
         if not scored.any():
@@ -315,31 +350,6 @@ class MultiLabelEstimator(BaseEstimator):
             at_least_one=self.at_least_one_,
         )
         self.val_metrics_ = metrics.evaluate(Y_val, P_val, self.decide(P_val))
-
-    def _checkpoint_saver(self, path: Path, n_planned: int) -> Callable[..., None]:
-        """save(model, info): writes the models trained so far plus ``model`` with 0.5 thresholds, a usable
-        model directory whose brainnet.json says which epoch it holds, the monitored value and when."""
-
-        def save(model: Any, info: dict[str, Any]) -> None:
-            snap = type(self)(**self.get_params())
-            L = len(self.label_names_)
-            snap.recipe_, snap.label_names_ = self.recipe_, self.label_names_
-            snap.calibration_ = Calibration.identity(L)
-            snap.models_ = [*self.models_, model]
-            snap.thresholds_ = ThresholdResult(
-                np.full(L, 0.5), "none", 0.5, [], float("nan"), float("nan")
-            )
-            snap.at_least_one_, snap.val_metrics_, snap.history_ = False, {}, []
-            snap.training_, snap.notes_ = (
-                list(self.training_),
-                ["checkpoint written during training"],
-            )
-            snap.interrupted_, snap.n_train_, snap.n_val_, snap.fit_seconds_ = True, 0, 0, 0.0
-            snap.validation_ = "checkpoint: thresholds not tuned yet (0.5)"
-            record = {**info, "model": len(snap.models_), "of_models": n_planned}
-            snap.save(path, force=True, status="checkpoint", checkpoint=record)
-
-        return save
 
     # ------------------------------------------------------------------ predict
     def predict_with_errors(self, X: Any) -> tuple[np.ndarray, dict[int, str]]:
@@ -427,13 +437,20 @@ class MultiLabelEstimator(BaseEstimator):
             for k, model in enumerate(self.models_)
             for name, array in engine.tensors_of(model).items()
         }
+        meta = self.model_meta(len(self.models_), status=status, checkpoint=checkpoint)
+        return save_model_dir(path, meta, tensors, force=force)
+
+    def model_meta(
+        self, n_models: int, *, status: str, checkpoint: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """brainnet.json of a model directory holding ``n_models`` networks (``model{k}.*`` tensors)."""
         meta = {
             "kind": self.model_kind,
             "engine": self.engine,
             "status": status,
             "config": self.config.to_dict(),
             "label_names": list(self.label_names_),
-            "n_models": len(self.models_),
+            "n_models": n_models,
             **self.recipe_.to_meta(),
             "calibration": self.calibration_.to_dict(),
             "thresholds": self.thresholds_.to_dict(),
@@ -453,7 +470,7 @@ class MultiLabelEstimator(BaseEstimator):
             meta["checkpoint"] = checkpoint
         if getattr(self, "tune_", None):  # the study that chose these settings (brainnet.tune)
             meta["tune"] = self.tune_
-        return save_model_dir(path, meta, tensors, force=force)
+        return meta
 
     @classmethod
     def load(cls, path: str | Path) -> Any:
@@ -573,6 +590,12 @@ def expand_history(columns: list[dict[str, list[float | None]]]) -> list[list[di
             ]
         )
     return history
+
+
+def _resumed_note(point: Any, n_planned: int) -> str:
+    epoch = point.loop["epoch"] if point.loop is not None else 0
+    where = f"model {point.member + 1}/{n_planned}, " if n_planned > 1 else ""
+    return f"resumed from {str(point.path)!r} after {where}epoch {epoch}"
 
 
 def label_notes(Y: np.ndarray, label_names: list[str]) -> list[str]:

@@ -48,6 +48,11 @@ class Recipe:
     def subset(self, data: Any, idx: np.ndarray) -> Any:
         raise NotImplementedError
 
+    def digest(self, data: Any) -> dict[str, Any]:
+        """What identifies the inputs of ``data`` (JSON values, e.g. a SHA-256), so that resuming a run on
+        other inputs is caught (``brainnet.core.resume.fingerprint``; labels are added there)."""
+        raise NotImplementedError
+
     def concat(self, a: Any, b: Any) -> Any:
         raise NotImplementedError
 
@@ -124,6 +129,11 @@ class TableRecipe(Recipe):
     def subset(self, data: Dataset, idx: np.ndarray) -> Dataset:
         Y = None if data.Y is None else data.Y[idx]
         return Dataset(data.X[idx], Y, data.feature_names, data.label_names, data.name)
+
+    def digest(self, data: Dataset) -> dict[str, Any]:
+        from brainnet.core.resume import sha256_of
+
+        return {"features": list(data.feature_names), "inputs": sha256_of(data.X)}
 
     def concat(self, a: Dataset, b: Dataset) -> Dataset:
         return Dataset(np.vstack([a.X, b.X]), np.vstack([a.Y, b.Y]), a.feature_names, a.label_names)

@@ -60,6 +60,11 @@ class Loop(Protocol):
         """Put a ``snapshot()`` back in place."""
         ...
 
+    # An exact resume (``brainnet.core.resume``) also needs, from a loop that offers it:
+    # ``resume_state()`` (a tree of JSON values and NumPy copies: model, optimizer, scheduler, RNG states now),
+    # ``load_resume_state(tree)``, and ``snapshot_arrays(snapshot)`` / ``snapshot_from_arrays(arrays)`` (a
+    # snapshot as the arrays ``Engine.tensors_of`` gives for the model it holds, and back).
+
 
 class Callback:
     """Override the events you need; each receives the loop (its state in ``loop.state``)."""
@@ -70,6 +75,14 @@ class Callback:
     def on_batch_end(self, loop: Loop, loss: float) -> None: ...
     def on_epoch_end(self, loop: Loop, logs: dict[str, float]) -> None: ...
     def on_fit_end(self, loop: Loop) -> None: ...
+
+    def state_dict(self) -> dict[str, Any]:
+        """What an exact resume must put back (``brainnet.core.resume``): numbers, strings, None and loop
+        snapshots; {} for a callback that keeps nothing between epochs."""
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Put a ``state_dict()`` back (called after ``on_fit_start``)."""
 
 
 def emit(loop: Loop, event: str, *args: object) -> None:
@@ -97,14 +110,15 @@ def run_loop(loop: Loop, train_epoch: Callable[[], dict[str, float]]) -> TrainSt
 
     ``train_epoch()`` trains one epoch (firing ``on_after_backward`` / ``on_batch_end`` per batch) and returns
     that epoch's logs (train loss, validation values). Ends at the epoch limit, on ``StopTraining`` or on Ctrl-C
-    (``state.interrupted``); ``on_fit_end`` runs in every case, also when an error propagates.
+    (``state.interrupted``); ``on_fit_end`` runs in every case, also when an error propagates. A callback
+    that resumes a run sets ``state.epoch`` in ``on_fit_start``; training continues with the next epoch.
     """
     state = loop.state
     own = list(loop.callbacks)
     loop.callbacks = own + list(_EXTRA_CALLBACKS.get())  # (see extra_callbacks)
     emit(loop, "on_fit_start")
     try:
-        for epoch in range(1, loop.epochs + 1):
+        for epoch in range(state.epoch + 1, loop.epochs + 1):
             state.epoch = epoch
             emit(loop, "on_epoch_start")
             logs = train_epoch()
@@ -216,6 +230,18 @@ class EarlyStopping(Callback):
         if self.best_snapshot is not None:
             loop.restore(self.best_snapshot)
 
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "best": self.best,
+            "best_epoch": self.best_epoch,
+            "wait": self.wait,
+            "best_snapshot": self.best_snapshot,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.best, self.best_epoch = float(state["best"]), state["best_epoch"]
+        self.wait, self.best_snapshot = int(state["wait"]), state["best_snapshot"]
+
 
 class Checkpoint(Callback):
     """Call ``save(model, info)`` after an epoch that improved the monitored value (at most every
@@ -312,7 +338,12 @@ class ProgressBar(Callback):
         self._progress.start()
         total = loop.epochs * (self.per_batch or 1)
         self._task = self._progress.add_task(
-            self.description, total=total, loss="-", metric=f"{self.label} -", best="-"
+            self.description,
+            total=total,
+            completed=loop.state.epoch * (self.per_batch or 1),  # > 0 when a run is resumed
+            loss="-",
+            metric=f"{self.label} -",
+            best="-",
         )
 
     def on_batch_end(self, loop: Loop, loss: float) -> None:

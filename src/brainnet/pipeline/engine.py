@@ -84,6 +84,7 @@ class TorchEngine(Engine):
         trainer = build_trainer(
             model, cfg, train.Y, device, save, verbose, desc, batches_per_epoch=len(loader)
         )
+        trainer.generators = [loader.sampler.generator, loader.generator]  # saved for a resume
         summaries: list[str] = []
 
         def batches() -> Iterator[tuple[Any, Any]]:

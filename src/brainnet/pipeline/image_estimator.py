@@ -40,10 +40,14 @@ class MultiLabelImageClassifier(MultiLabelEstimator):
         *,
         verbose: bool = False,
         checkpoint: str | Path | None = None,
+        resume: bool = False,
     ) -> MultiLabelImageClassifier:
         """Train on labelled images (see ``MultiLabelEstimator.fit``): the data's own val split when it has
-        one ("test" rows are left out), else a stratified hold-out; ``validation`` images when given."""
-        return super().fit(images, validation=validation, verbose=verbose, checkpoint=checkpoint)
+        one ("test" rows are left out), else a stratified hold-out; ``validation`` images when given;
+        ``resume`` continues the run saved in ``checkpoint``."""
+        return super().fit(
+            images, validation=validation, verbose=verbose, checkpoint=checkpoint, resume=resume
+        )
 
     def predict_images(
         self, images: ImageSet | list[str | Path]

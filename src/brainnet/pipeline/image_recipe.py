@@ -73,6 +73,17 @@ class ImageRecipe(Recipe):
     def subset(self, data: ImageSet, idx: np.ndarray) -> ImageSet:
         return data.subset(idx)
 
+    def digest(self, data: ImageSet) -> dict[str, Any]:
+        """Files by their paths (not their bytes: hashing every image would cost a pass over the data)."""
+        import hashlib
+
+        from brainnet.core.resume import sha256_of
+
+        if data.arrays is not None:
+            return {"inputs": sha256_of(data.arrays)}
+        paths = "\n".join(str(p) for p in data.paths or [])
+        return {"inputs": hashlib.sha256(paths.encode()).hexdigest()}
+
     def concat(self, a: ImageSet, b: ImageSet) -> ImageSet:
         if (a.paths is None) != (b.paths is None):
             raise UserInputError(

@@ -27,7 +27,8 @@ class Trainer:
         batch_size: rows per step; a last batch of one row is dropped (BatchNorm needs two).
         monitor: "loss" or a metric name of ``brainnet.core.decision.metrics.MONITORS``, computed on the validation data each epoch.
         callbacks: run in list order for every event.
-        generator: the torch RNG that orders the batches (seeded by the caller).
+        generator: the torch RNG that orders the batches (seeded by the caller); ``generators`` lists every
+            RNG the batches draw from (an image loader's too), saved for an exact resume.
         device: where the model and batches live.
     """
 
@@ -48,6 +49,7 @@ class Trainer:
         self.epochs, self.batch_size, self.monitor = epochs, batch_size, monitor
         self.callbacks = list(callbacks or [])
         self.generator = generator
+        self.generators = [generator] if generator is not None else []
         self.device = torch.device(device)
         self.state = TrainState()
 
@@ -59,6 +61,23 @@ class Trainer:
         """Load a ``snapshot()`` back into the model."""
         assert isinstance(snapshot, dict)
         self.model.load_state_dict(snapshot)
+
+    # an exact resume (brainnet.core.resume): the loop's state as arrays + JSON, and snapshots as arrays
+    def resume_state(self) -> dict[str, Any]:
+        from brainnet.pipeline.loop_state import trainer_state
+
+        return trainer_state(self)
+
+    def load_resume_state(self, state: dict[str, Any]) -> None:
+        from brainnet.pipeline.loop_state import load_trainer_state
+
+        load_trainer_state(self, state)
+
+    def snapshot_arrays(self, snapshot: dict[str, torch.Tensor]) -> dict[str, np.ndarray]:
+        return {k: v.detach().cpu().numpy() for k, v in snapshot.items()}
+
+    def snapshot_from_arrays(self, arrays: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
+        return {k: torch.from_numpy(v) for k, v in arrays.items()}
 
     def fit(self, X: np.ndarray, Y: np.ndarray, X_val: np.ndarray, Y_val: np.ndarray) -> TrainState:
         """Train on in-memory features (n, d) and labels (n, L); see ``run``."""
@@ -129,7 +148,7 @@ def build_trainer(
     cfg: Any,
     labels: np.ndarray,
     device: torch.device,
-    save: Callable[[nn.Module, dict[str, Any]], None] | None,
+    save: Callable[[nn.Module, dict[str, Any]], None] | Callback | None,
     verbose: bool,
     desc: str,
     *,
@@ -150,8 +169,10 @@ def build_trainer(
     callbacks: list[Callback] = [
         EarlyStopping(monitor_key, MONITORS.get(cfg.monitor).mode, cfg.patience, min_delta=1e-6)
     ]
-    if save is not None:
-        callbacks.append(Checkpoint(save))
+    if (
+        save is not None
+    ):  # the estimator's checkpoint is a callback; a plain save(model, info) is wrapped
+        callbacks.append(save if isinstance(save, Callback) else Checkpoint(save))
     if verbose:
         callbacks.append(ProgressBar(monitor_key, desc, batches_per_epoch=batches_per_epoch))
     return Trainer(

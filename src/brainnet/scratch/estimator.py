@@ -25,7 +25,7 @@ from brainnet.core.estimator import (
     pos_weights,
 )
 from brainnet.core.recipe import Recipe, TableRecipe
-from brainnet.core.training import Checkpoint, EarlyStopping, ProgressBar, validation_logs
+from brainnet.core.training import Callback, Checkpoint, EarlyStopping, ProgressBar, validation_logs
 from brainnet.scratch.layers import BatchNorm, Dense, Dropout
 from brainnet.scratch.layers.activations import ACTIVATIONS, get_activation
 from brainnet.scratch.losses import BCEWithLogits
@@ -62,7 +62,10 @@ def _callbacks(cfg: TrainConfig, save, verbose: bool, desc: str) -> list:
     """Early stopping on ``cfg.monitor`` (strict: min_delta 0), then a checkpoint and a progress bar."""
     monitor = MONITORS.get(cfg.monitor)
     callbacks: list = [EarlyStopping(monitor.key, monitor.mode, cfg.patience, min_delta=0.0)]
-    callbacks += [Checkpoint(save)] if save is not None else []
+    if (
+        save is not None
+    ):  # the estimator's checkpoint is a callback; a plain save(model, info) is wrapped
+        callbacks.append(save if isinstance(save, Callback) else Checkpoint(save))
     return callbacks + ([ProgressBar(monitor.key, desc)] if verbose else [])
 
 

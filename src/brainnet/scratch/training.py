@@ -18,6 +18,7 @@ from brainnet.core.training import Callback, ProgressBar, TrainState, emit, run_
 from brainnet.scratch.callbacks import History
 from brainnet.scratch.losses import Loss, get_loss
 from brainnet.scratch.optimizers import Optimizer, get_optimizer
+from brainnet.scratch.resume import ResumableLoop
 
 METRICS: Registry[Callable[[np.ndarray, np.ndarray], float]] = Registry("metric")
 
@@ -73,7 +74,7 @@ def _logs(model: Any, pred: np.ndarray, y: np.ndarray, loss: float, prefix: str 
     return logs
 
 
-class NumpyLoop:
+class NumpyLoop(ResumableLoop):
     """The engine's ``brainnet.core.training.Loop``: mini-batch epochs over in-memory arrays, firing the events.
 
     ``snapshot()`` copies every array of the model (Parameters and BatchNorm moving statistics, as saved by
@@ -102,7 +103,7 @@ class NumpyLoop:
             X, y: (n, ...) inputs and targets; batches of ``batch_size`` rows, reshuffled per epoch by ``seed``.
             logs: ``logs(train_logs)`` -> the epoch's logs (add validation values here).
         """
-        rng = np.random.default_rng(seed)
+        rng = self.rng = np.random.default_rng(seed)
 
         def epoch() -> dict[str, float]:
             order = rng.permutation(len(X)) if shuffle else np.arange(len(X))
