@@ -31,7 +31,7 @@ def test_shapes_and_dtypes(image, train):
 def test_eval_is_a_plain_resize_and_normalise(image):
     t = _transform(train=False)
     # Pillow's antialiased bilinear resize: the same pixels as the torch-free ONNX runtime
-    pil = np.asarray(Image.fromarray(image).resize((24, 24), Image.BILINEAR))
+    pil = np.array(Image.fromarray(image).resize((24, 24), Image.BILINEAR))
     resized = torch.from_numpy(pil).permute(2, 0, 1)
     expected = (resized.float() / 255 - torch.tensor(MEAN)[:, None, None]) / torch.tensor(STD)[
         :, None, None
