@@ -1,4 +1,4 @@
-"""``brainnet`` command line: train, evaluate, predict, datasets.
+"""``brainnet`` command line: train, evaluate, predict, export, datasets.
 
 Thin by design: parse arguments, call the library, write files, and turn user mistakes
 (``UserInputError``, unreadable files) into one clear message on stderr and exit code 2.
@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from brainnet import __version__
+from brainnet.cli.export import add_export_parser, add_runtime_option
 from brainnet.cli.options import (
     add_config_options,
     add_data_options,
@@ -91,6 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: its test rows when it has some, else all rows)",
     )
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    add_runtime_option(p)
     add_data_options(p)
     p.set_defaults(run=cmd_evaluate)
 
@@ -120,7 +122,10 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="K",
         help="images: also list the K most probable labels of each image",
     )
+    add_runtime_option(p)
     p.set_defaults(run=cmd_predict)
+
+    add_export_parser(sub)
 
     p = sub.add_parser("datasets", help="list the built-in datasets")
     p.set_defaults(run=cmd_datasets)
@@ -283,13 +288,13 @@ def _remove_checkpoint(path: Path) -> None:
         shutil.rmtree(path, ignore_errors=True)
 
 
-def _load_classifier(path: str):
+def _load_classifier(path: str, runtime: str = "auto"):
     """A saved multi-label classifier of any engine and data; another kind of model directory is a user
     error."""
     import brainnet
     from brainnet.core.estimator import MultiLabelEstimator
 
-    model = brainnet.load(path)
+    model = brainnet.load(path, runtime=runtime)
     if not isinstance(model, MultiLabelEstimator):
         raise UserInputError(
             f"{path!r} holds a {type(model).__name__}, not a multi-label classifier; evaluate and predict "
@@ -301,7 +306,7 @@ def _load_classifier(path: str):
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from brainnet.cli.report import metrics_table
 
-    model = _load_classifier(args.model)
+    model = _load_classifier(args.model, args.runtime)
     if model.recipe_.kind == "images":
         data, scored = _evaluation_images(model, args)
     else:
@@ -365,7 +370,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     fmt = args.format or ("json" if (args.out or "").lower().endswith(".json") else None)
     if fmt == "table" and args.out:
         raise UserInputError("--format table prints to the terminal; with --out use csv or json.")
-    model = _load_classifier(args.model)
+    model = _load_classifier(args.model, args.runtime)
     images = model.recipe_.kind == "images"
     inputs, names = _image_inputs(args.inputs) if images else _table_inputs(model, args.inputs)
     P, bad = model.predict_with_errors(inputs)

@@ -159,10 +159,11 @@ def _to_onnx(module: nn.Module, example: torch.Tensor, input_name: str) -> bytes
 def _unexportable(module: nn.Module, example: torch.Tensor, err: Exception) -> str:
     """Which layer stops the export: descend from ``module`` into the first child that fails on its own."""
     inputs: dict[nn.Module, tuple] = {}
-    hooks = [
-        m.register_forward_hook(lambda mod, args, out: inputs.setdefault(mod, args))
-        for m in module.modules()
-    ]
+
+    def remember(mod: nn.Module, args: tuple, out: Any) -> None:  # returning None keeps the output
+        inputs.setdefault(mod, args)
+
+    hooks = [m.register_forward_hook(remember) for m in module.modules()]
     with torch.no_grad():
         module(example)
     for h in hooks:
@@ -170,11 +171,13 @@ def _unexportable(module: nn.Module, example: torch.Tensor, err: Exception) -> s
     names = {m: name for name, m in module.named_modules()}
     culprit = module
     while True:
-        for child in culprit.children():
+        candidates = list(culprit.children())
+        for child in candidates:
             args = inputs.get(child)
-            if args is None or not all(isinstance(a, torch.Tensor) for a in args):
+            if args is None:  # a container that is never called itself (ModuleList): look inside
+                candidates += list(child.children())
                 continue
-            if len(args) != 1:
+            if len(args) != 1 or not isinstance(args[0], torch.Tensor):
                 continue
             try:
                 _to_onnx(_Call(child), args[0], "x")
