@@ -374,7 +374,9 @@ def cmd_predict(args: argparse.Namespace) -> int:
     images = model.recipe_.kind == "images"
     inputs, names = _image_inputs(args.inputs) if images else _table_inputs(model, args.inputs)
     P, bad = model.predict_with_errors(inputs)
-    err = _console(stderr=True)
+    err = (
+        _console(stderr=True) if bad else None
+    )  # rich is imported only when there is something to say
     for i, reason in bad.items():
         err.print(f"skipped {names[i]}: {reason}")
     if len(bad) == len(P):
@@ -386,7 +388,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
         ("image", fmt or ("csv" if args.out else "table")) if images else ("row", fmt or "csv")
     )
     _write_predictions(args, fmt, key, names, P, Yhat, model.label_names_, bad, args.top_k)
-    if bad:
+    if err is not None:
         err.print(f"predicted {len(good)} of {len(P)} inputs; {len(bad)} could not be read")
     return 0
 
