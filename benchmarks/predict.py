@@ -92,24 +92,22 @@ def ensure_exported(model: Path, work: Path) -> Path:
 
 
 def tiny_models(work: Path) -> tuple[Path, Path]:
-    """A yeast MLP ensemble (5 members, the table default) and a seed_cnn at 150 px (the image default),
-    briefly trained: the cost of prediction does not depend on how well they learned."""
-    from brainnet.cli.main import main
+    """A yeast MLP ensemble (the table defaults: 5 members) and a seed_cnn at 150 px (the image defaults) on 64
+    random images, each trained for one epoch: the cost of prediction does not depend on how well they learned."""
+    from brainnet.core.data.images import ImageSet
+    from brainnet.core.data.table import read_table
+    from brainnet.pipeline.estimator import MultiLabelMLP
+    from brainnet.pipeline.image_estimator import MultiLabelImageClassifier
 
     table, images = work / "yeast", work / "photo"
-    assert main(["train", "yeast", "--out", str(table), "--epochs", "2", "--quiet"]) == 0
-    argv = [
-        "train",
-        "shapes",
-        "--out",
-        str(images),
-        "--epochs",
-        "1",
-        "--image-size",
-        "150",
-        "--quiet",
-    ]
-    assert main(argv) == 0
+    MultiLabelMLP(epochs=1).fit(read_table("yeast")).save(table)
+    rng = np.random.default_rng(0)
+    Y = rng.integers(0, 2, size=(64, 4)).astype(np.uint8)
+    arrays = rng.integers(0, 256, size=(64, 150, 150, 3), dtype=np.uint8)
+    photos = ImageSet(
+        "random", ["a", "b", "c", "d"], Y=Y, arrays=arrays, source={"kind": "generated"}
+    )
+    MultiLabelImageClassifier(image_size=150, epochs=1).fit(photos).save(images)
     return table, images
 
 
