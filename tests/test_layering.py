@@ -27,10 +27,22 @@ ALLOWED = {
 THIRD_PARTY = {
     # never torch or torchvision: core is NumPy + scikit-learn + Pillow + liac-arff, plus YAML presets,
     # safetensors model files, iterative stratification and rich (the training loop's one progress bar)
-    "core": {"numpy", "sklearn", "PIL", "arff", "yaml", "safetensors", "iterstrat", "rich"},
+    # onnxruntime: the torch-free runtime of exported models (core/onnx_engine.py, imported lazily)
+    "core": {
+        "numpy",
+        "sklearn",
+        "PIL",
+        "arff",
+        "yaml",
+        "safetensors",
+        "iterstrat",
+        "rich",
+        "onnxruntime",
+    },
     # threadpoolctl: scratch/estimator.py trains in a one-BLAS-thread block (threadpool_limits)
     "scratch": {"numpy", "threadpoolctl"},
-    "pipeline": {"torch", "torchvision", "numpy", "safetensors"},
+    # onnx (and onnxruntime for the parity check at export): pipeline/export.py
+    "pipeline": {"torch", "torchvision", "numpy", "safetensors", "onnx", "onnxruntime"},
     "brain": {"torch", "numpy"},  # a later issue: spiking models on the pipeline's contracts
     "reporting": {"numpy", "matplotlib"},  # matplotlib only inside the functions that draw
     "tune": {"optuna", "yaml", "rich"},  # optuna imported inside the functions that run a study

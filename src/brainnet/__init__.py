@@ -28,11 +28,16 @@ MODEL_KINDS = {
 __all__ = ["__version__", "load", *_LAZY]
 
 
-def load(path: Any) -> Any:
+def load(path: Any, runtime: str = "auto") -> Any:
     """Load any brainnet model directory; its ``brainnet.json`` "kind" picks the engine that reads it.
+
+    Args:
+        runtime: for classifiers, who predicts: "auto" (the exported ``model.onnx`` on onnxruntime when the
+            directory holds one, never importing torch; else the engine that trained it), "onnx" or "torch".
 
     Raises:
         ModelFormatError: not a brainnet model, damaged, or a kind this version does not know.
+        UserInputError: a runtime the model cannot use (not exported, torch not installed).
     """
     from brainnet.core.errors import ModelFormatError
     from brainnet.core.model_dir import read_model_meta
@@ -43,7 +48,16 @@ def load(path: Any) -> Any:
             f"{str(path)!r} holds a model of kind {kind!r}, which this brainnet cannot load; known kinds: "
             f"{', '.join(MODEL_KINDS)}. Upgrade brainnet if it was written by a newer version."
         )
-    return import_module(MODEL_KINDS[kind]).load(path)
+    if kind == "scratch_sequential":  # a bare NumPy network: no runtime to choose
+        if runtime != "auto":
+            from brainnet.core.errors import UserInputError
+
+            raise UserInputError(
+                f"{str(path)!r} holds a NumPy Sequential network, which predicts with NumPy only; "
+                f"received runtime={runtime!r}. Use runtime='auto'."
+            )
+        return import_module(MODEL_KINDS[kind]).load(path)
+    return import_module(MODEL_KINDS[kind]).load(path, runtime)
 
 
 def __getattr__(name: str) -> Any:

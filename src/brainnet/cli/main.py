@@ -1,4 +1,4 @@
-"""``brainnet`` command line: train, evaluate, predict, tune, report, datasets.
+"""``brainnet`` command line: train, evaluate, predict, export, tune, report, datasets.
 
 Thin by design: parse arguments, call the library, write files, and turn user mistakes
 (``UserInputError``, unreadable files) into one clear message on stderr and exit code 2.
@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from brainnet import __version__
+from brainnet.cli.export import add_export_parser, add_runtime_option
 from brainnet.cli.options import (
     add_config_options,
     add_data_options,
@@ -97,6 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: its test rows when it has some, else all rows)",
     )
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    add_runtime_option(p)
     add_data_options(p)
     p.set_defaults(run=cmd_evaluate)
 
@@ -126,6 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="K",
         help="images: also list the K most probable labels of each image",
     )
+    add_runtime_option(p)
     p.set_defaults(run=cmd_predict)
 
     p = sub.add_parser(
@@ -159,6 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
     from brainnet.cli.tune import add_tune_parser
 
     add_tune_parser(sub, ENGINES)
+    add_export_parser(sub)
 
     p = sub.add_parser("datasets", help="list the built-in datasets")
     p.set_defaults(run=cmd_datasets)
@@ -362,13 +366,13 @@ def _remove_checkpoint(path: Path) -> None:
         shutil.rmtree(left, ignore_errors=True)
 
 
-def _load_classifier(path: str):
+def _load_classifier(path: str, runtime: str = "auto"):
     """A saved multi-label classifier of any engine and data; another kind of model directory is a user
     error."""
     import brainnet
     from brainnet.core.estimator import MultiLabelEstimator
 
-    model = brainnet.load(path)
+    model = brainnet.load(path, runtime=runtime)
     if not isinstance(model, MultiLabelEstimator):
         raise UserInputError(
             f"{path!r} holds a {type(model).__name__}, not a multi-label classifier; evaluate and predict "
@@ -380,7 +384,7 @@ def _load_classifier(path: str):
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from brainnet.cli.report import metrics_table
 
-    model = _load_classifier(args.model)
+    model = _load_classifier(args.model, args.runtime)
     if model.recipe_.kind == "images":
         data, scored = _evaluation_images(model, args)
     else:
@@ -474,11 +478,13 @@ def cmd_predict(args: argparse.Namespace) -> int:
     fmt = args.format or ("json" if (args.out or "").lower().endswith(".json") else None)
     if fmt == "table" and args.out:
         raise UserInputError("--format table prints to the terminal; with --out use csv or json.")
-    model = _load_classifier(args.model)
+    model = _load_classifier(args.model, args.runtime)
     images = model.recipe_.kind == "images"
     inputs, names = _image_inputs(args.inputs) if images else _table_inputs(model, args.inputs)
     P, bad = model.predict_with_errors(inputs)
-    err = _console(stderr=True)
+    err = (
+        _console(stderr=True) if bad else None
+    )  # rich is imported only when there is something to say
     for i, reason in bad.items():
         err.print(f"skipped {names[i]}: {reason}")
     if len(bad) == len(P):
@@ -490,7 +496,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
         ("image", fmt or ("csv" if args.out else "table")) if images else ("row", fmt or "csv")
     )
     _write_predictions(args, fmt, key, names, P, Yhat, model.label_names_, bad, args.top_k)
-    if bad:
+    if err is not None:
         err.print(f"predicted {len(good)} of {len(P)} inputs; {len(bad)} could not be read")
     return 0
 

@@ -25,15 +25,14 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
-from sklearn.base import BaseEstimator
 
 from brainnet.core.config import TrainConfig
-from brainnet.core.data.splits import multilabel_kfold, multilabel_split
 from brainnet.core.decision import metrics
 from brainnet.core.decision.calibration import Calibration, fit_calibration
 from brainnet.core.decision.thresholds import ThresholdResult, apply_thresholds, tune_thresholds
 from brainnet.core.errors import ModelFormatError, UserInputError
-from brainnet.core.model_dir import load_model_dir, save_model_dir
+from brainnet.core.model_dir import load_model_dir, read_model_meta, save_model_dir
+from brainnet.core.params import ConfigParams
 from brainnet.core.recipe import Recipe, TableRecipe
 
 POS_WEIGHT_CAP = 30.0
@@ -91,6 +90,9 @@ class Engine:
     """The backend half of an estimator: trains one network on a recipe's data. A subclass writes the hooks."""
 
     name: ClassVar[str] = ""  # "torch" or "scratch", shown to users and saved in brainnet.json
+    # True when the engine's network holds the recipe's arithmetic (an exported ONNX graph): the recipe then
+    # only checks prediction inputs (``Recipe.encode(data, arithmetic=False)``)
+    folds_preprocessing: ClassVar[bool] = False
 
     def check(self, cfg: Any, recipe: Recipe) -> None:
         """Reject settings or data this engine cannot honour (UserInputError naming the option)."""
@@ -140,7 +142,7 @@ def _config_signature(config_class: type) -> inspect.Signature:
     )
 
 
-class MultiLabelEstimator(BaseEstimator):
+class MultiLabelEstimator(ConfigParams):
     """Multi-label classifier: recipe (check, statistics) -> engine's networks -> sigmoids -> thresholds.
 
     Keyword arguments are the fields of ``config_class`` (same names, same defaults); ``__init__`` stores them
@@ -363,9 +365,18 @@ class MultiLabelEstimator(BaseEstimator):
         data = self.recipe_.inputs(X, self.label_names_)
         return self._predict(data)
 
+    def _engine(self) -> Engine:
+        """The engine that predicts: the one that trained the model, or the ONNX runtime (``load(runtime=)``)."""
+        if getattr(self, "runtime_", None) == "onnx":
+            from brainnet.core.onnx_engine import OnnxEngine
+
+            return OnnxEngine()
+        return self.engine_class()
+
     def _predict(self, data: Any) -> tuple[np.ndarray, dict[int, str]]:
-        engine, cfg = self.engine_class(), self.config
-        data = self.recipe_.encode(data)  # once for every ensemble member
+        engine, cfg = self._engine(), self.config
+        # once for every ensemble member
+        data = self.recipe_.encode(data, arithmetic=not engine.folds_preprocessing)
         preds = [engine.predict(m, cfg, self.recipe_, data) for m in self.models_]
         n = len(data)
         P = np.full((n, len(self.label_names_)), np.nan)
@@ -431,7 +442,7 @@ class MultiLabelEstimator(BaseEstimator):
     ) -> Path:
         """Write the model directory (atomically; an existing one is replaced only with ``force``)."""
         self._check_fitted()
-        engine = self.engine_class()
+        engine = self._engine()
         tensors = {
             f"model{k}.{name}": array
             for k, model in enumerate(self.models_)
@@ -473,10 +484,21 @@ class MultiLabelEstimator(BaseEstimator):
         return meta
 
     @classmethod
-    def load(cls, path: str | Path) -> Any:
+    def load(cls, path: str | Path, runtime: str = "auto") -> Any:
         """Load a model directory written by ``save`` (no pickle; checked for corruption). Directories
-        written by brainnet 0.1.0 load too."""
-        meta, tensors = load_model_dir(path)
+        written by brainnet 0.1.0 load too.
+
+        Args:
+            runtime: "auto" (the exported ``model.onnx`` on onnxruntime when the directory holds one, else the
+                engine that trained it), "onnx" (never imports torch; needs ``brainnet export``) or "torch".
+                ``runtime_`` says which one predicts.
+        """
+        from brainnet.core.onnx_engine import choose_runtime, onnx_session
+
+        meta = read_model_meta(path)
+        runtime = choose_runtime(path, meta, runtime, str(meta.get("engine", "torch")))
+        # the ONNX graph replaces the weights, which are then neither read nor checked
+        tensors = load_model_dir(path)[1] if runtime == "native" else {}
         if meta.get("kind") != cls.model_kind:
             raise ModelFormatError(
                 f"{str(path)!r} holds a {meta.get('kind')!r} model; expected {cls.model_kind!r}."
@@ -504,6 +526,10 @@ class MultiLabelEstimator(BaseEstimator):
             est.calibration_ = Calibration.from_dict(meta.get("calibration"), L)  # none before 0.2
             if est.thresholds_.thresholds.shape != (L,):
                 raise ValueError(f"thresholds do not match the {L} labels")
+            est.runtime_ = cls.engine_class.name if runtime == "native" else "onnx"
+            if runtime == "onnx":
+                est.models_ = [onnx_session(path, meta)]  # the whole ensemble in one graph
+                return est
             engine = cls.engine_class()
             prefixes = (
                 [f"model{k}." for k in range(int(meta["n_models"]))]
@@ -534,6 +560,11 @@ def fit_plan(recipe: Recipe, data: Any, validation: Any, cfg: Any) -> tuple[Any,
         - ``n_models > 1``: cross-fitting: k = n_models stratified folds, model k stops on fold k, so every row
           trains k-1 models and the thresholds are tuned on out-of-fold probabilities of all rows.
     """
+    from brainnet.core.data.splits import (
+        multilabel_kfold,
+        multilabel_split,
+    )  # scikit-learn: slow import
+
     if validation is not None:
         names = recipe.label_names(validation)
         if recipe.labels(validation) is None or names != recipe.label_names(data):

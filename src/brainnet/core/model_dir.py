@@ -145,3 +145,83 @@ def load_model_dir(path: str | Path) -> tuple[dict[str, Any], dict[str, np.ndarr
             f"{str(weights_path)!r} is not a valid safetensors file: {e}"
         ) from None
     return meta, tensors
+
+
+# ----------------------------------------------------------------------------- ONNX export
+# ``brainnet export`` adds ``model.onnx`` to a model directory and records it in brainnet.json under "onnx":
+# {"file": "model.onnx", "sha256": ..., "input": "features" | "images", "opset": ..., "exporter": ...}. The
+# record is optional (format version 1 still; a reader that ignores it loads the safetensors weights as before)
+# and checked when present: the file name is fixed and its checksum is verified before onnxruntime reads it.
+ONNX_FILE = "model.onnx"
+
+
+def onnx_record(meta: dict[str, Any], path: str | Path) -> dict[str, Any] | None:
+    """The checked "onnx" record of ``meta``, or None when the model was not exported.
+
+    Raises:
+        ModelFormatError: the record is malformed or names another file.
+    """
+    record = meta.get("onnx")
+    if record is None:
+        return None
+    if (
+        not isinstance(record, dict)
+        or record.get("file") != ONNX_FILE
+        or not isinstance(record.get("sha256"), str)
+    ):
+        raise ModelFormatError(
+            f'{str(Path(path) / META_FILE)!r} has a damaged "onnx" record: {record!r}. Run '
+            f"`brainnet export {path} --force` to write {ONNX_FILE} again."
+        )
+    return record
+
+
+def read_onnx(path: str | Path, meta: dict[str, Any]) -> bytes:
+    """The bytes of ``model.onnx``, checked against the sha256 recorded in brainnet.json.
+
+    Raises:
+        ModelFormatError: not exported, the file is missing, or it does not match its checksum.
+    """
+    record = onnx_record(meta, path)
+    if record is None:
+        raise ModelFormatError(f"{str(path)!r} has no {ONNX_FILE}; run `brainnet export {path}`.")
+    onnx_path = Path(path) / ONNX_FILE
+    if not onnx_path.is_file():
+        raise ModelFormatError(
+            f"{str(path)!r} is incomplete: {META_FILE} records {ONNX_FILE} but the file is missing. "
+            f"Run `brainnet export {path} --force` to write it again."
+        )
+    blob = onnx_path.read_bytes()
+    if hashlib.sha256(blob).hexdigest() != record["sha256"]:
+        raise ModelFormatError(
+            f"{str(onnx_path)!r} does not match its checksum in {META_FILE}: the file is corrupt, "
+            f"truncated or from another model. Run `brainnet export {path} --force` to write it again."
+        )
+    return blob
+
+
+def add_onnx(path: str | Path, blob: bytes, record: dict[str, Any], *, force: bool = False) -> Path:
+    """Write ``model.onnx`` into the model directory ``path`` and record it (with its sha256) in brainnet.json.
+
+    Both files are written atomically, ``model.onnx`` first: a crash in between leaves a file that
+    brainnet.json does not record, which loading ignores and the next export replaces.
+
+    Raises:
+        UserInputError: the directory already holds an exported model and ``force`` is False.
+    """
+    from brainnet.core.errors import UserInputError
+    from brainnet.core.files import atomic_write_bytes, atomic_write_text
+
+    path = Path(path)
+    meta = read_model_meta(path)
+    if onnx_record(meta, path) is not None and not force:
+        raise UserInputError(
+            f"{str(path)!r} already holds {ONNX_FILE}; brainnet does not overwrite outputs. Pass --force "
+            "to export it again."
+        )
+    atomic_write_bytes(path / ONNX_FILE, blob, force=True)
+    meta["onnx"] = {"file": ONNX_FILE, "sha256": hashlib.sha256(blob).hexdigest(), **record}
+    atomic_write_text(
+        path / META_FILE, json.dumps(meta, indent=2, allow_nan=True) + "\n", force=True
+    )
+    return path / ONNX_FILE

@@ -60,9 +60,10 @@ class Recipe:
         """Learn the input statistics on the training rows; returns notes for the user."""
         raise NotImplementedError
 
-    def encode(self, data: Any) -> Any:
+    def encode(self, data: Any, *, arithmetic: bool = True) -> Any:
         """``data`` as the engines see it, computed once per fit or prediction (default: unchanged; images are
-        transformed per batch by the engine's loader)."""
+        transformed per batch by the engine's loader). ``arithmetic=False``: only check it, for an engine whose
+        network holds the arithmetic (an exported ONNX graph)."""
         return data
 
     def inputs(self, X: Any, label_names: list[str]) -> Any:
@@ -142,9 +143,13 @@ class TableRecipe(Recipe):
         self.scaler, notes = FeatureScaler.fit(data.X, self.feature_names, impute=cfg.impute)
         return notes
 
-    def encode(self, data: Dataset) -> Dataset:
-        """The same rows with (n, d) float64 standardised features, missing values filled (what networks see)."""
+    def encode(self, data: Dataset, *, arithmetic: bool = True) -> Dataset:
+        """The same rows with (n, d) float32 standardised features, missing values filled (what networks see);
+        ``arithmetic=False``: the raw rows, checked (missing values without imputation are an error)."""
         assert self.scaler is not None, "fit the recipe first"
+        if not arithmetic:
+            self.scaler.check(data.X, self.feature_names)
+            return data
         Z = self.scaler.transform(data.X, self.feature_names)
         return Dataset(Z, data.Y, data.feature_names, data.label_names, data.name)
 

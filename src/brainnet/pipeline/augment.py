@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
+from brainnet.core.data.images import resize_image
 from brainnet.core.errors import BadImageError, UserInputError
 
 if TYPE_CHECKING:
@@ -39,9 +40,6 @@ class ImageTransform:
         self.image_size = image_size
         self.random = bool(random_steps)
         self.mean, self.std = tuple(mean), tuple(std)
-        self._resize = v2.Compose(
-            [v2.ToImage(), v2.Resize((image_size, image_size), antialias=True)]
-        )
         self._finish = v2.Compose(
             [
                 v2.ToImage(),
@@ -52,11 +50,9 @@ class ImageTransform:
         )
 
     def resize(self, image: np.ndarray) -> np.ndarray:
-        """(H, W, 3) uint8 -> (S, S, 3) uint8, antialiased; returned as is when already S x S."""
-        if image.shape[:2] == (self.image_size, self.image_size):
-            return image
-        out = self._resize(image)  # (3, S, S)
-        return np.ascontiguousarray(out.permute(1, 2, 0).numpy())  # (S, S, 3)
+        """(H, W, 3) uint8 -> (S, S, 3) uint8 (Pillow, antialiased bilinear: ``core.data.images.resize_image``,
+        the same resize as the torch-free ONNX runtime); returned as is when already S x S."""
+        return resize_image(image, self.image_size)
 
     def finish(self, resized: np.ndarray) -> torch.Tensor:
         """(S, S, 3) uint8 -> (3, S, S) float32: augmentation (if any), scaling to [0, 1], normalisation."""

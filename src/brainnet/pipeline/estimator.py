@@ -32,6 +32,6 @@ class MultiLabelMLP(MultiLabelEstimator):
     model_kind = MODEL_KIND
 
 
-def load(path: Any) -> MultiLabelMLP:
-    """Load a model directory written by ``MultiLabelMLP.save`` (no pickle; checked for corruption)."""
-    return MultiLabelMLP.load(path)
+def load(path: Any, runtime: str = "auto") -> MultiLabelMLP:
+    """Load a model directory written by ``MultiLabelMLP.save`` (no pickle; checked for corruption); ``runtime`` as in ``MultiLabelEstimator.load``."""
+    return MultiLabelMLP.load(path, runtime)

@@ -56,6 +56,6 @@ class MultiLabelImageClassifier(MultiLabelEstimator):
         return self.predict_with_errors(images)
 
 
-def load(path: str | Path) -> MultiLabelImageClassifier:
-    """Load a model directory written by ``MultiLabelImageClassifier.save``."""
-    return MultiLabelImageClassifier.load(path)
+def load(path: str | Path, runtime: str = "auto") -> MultiLabelImageClassifier:
+    """Load a model directory written by ``MultiLabelImageClassifier.save``; ``runtime`` as in ``MultiLabelEstimator.load``."""
+    return MultiLabelImageClassifier.load(path, runtime)

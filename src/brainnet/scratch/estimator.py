@@ -160,6 +160,6 @@ class ScratchMultiLabelMLP(MultiLabelEstimator):
     model_kind = MODEL_KIND
 
 
-def load(path: Any) -> ScratchMultiLabelMLP:
-    """Load a model directory written by ``ScratchMultiLabelMLP.save`` (no pickle; checked for corruption)."""
-    return ScratchMultiLabelMLP.load(path)
+def load(path: Any, runtime: str = "auto") -> ScratchMultiLabelMLP:
+    """Load a model directory written by ``ScratchMultiLabelMLP.save`` (no pickle; checked for corruption); ``runtime`` as in ``MultiLabelEstimator.load``."""
+    return ScratchMultiLabelMLP.load(path, runtime)

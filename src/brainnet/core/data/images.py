@@ -268,6 +268,16 @@ def decode_image(path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> n
         ) from None
 
 
+def resize_image(image: np.ndarray, size: int) -> np.ndarray:
+    """(H, W, 3) uint8 -> (size, size, 3) uint8 with Pillow's antialiased bilinear filter; returned as is when
+    already size x size. The one resize of training and of both prediction runtimes (torch and ONNX), so an
+    exported model sees exactly the pixels the torch model saw (the aspect ratio is not kept)."""
+    if image.shape[:2] == (size, size):
+        return image
+    resized = Image.fromarray(np.ascontiguousarray(image)).resize((size, size), Image.BILINEAR)
+    return np.array(resized, dtype=np.uint8)  # (size, size, 3), writable
+
+
 def _check_size(im: Image.Image, path: Path, max_pixels: int) -> None:
     width, height = im.size
     if width * height > max_pixels:

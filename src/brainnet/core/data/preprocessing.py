@@ -63,6 +63,14 @@ class FeatureScaler:
 
     def transform(self, X: np.ndarray, feature_names: list[str]) -> np.ndarray:
         """(n, d) raw features -> (n, d) float32 standardised features."""
+        X = self.check(X, feature_names)
+        missing = np.isnan(X)
+        if missing.any():
+            X = np.where(missing, self.medians, X)
+        return ((X - self.mean) / self.scale).astype(np.float32)
+
+    def check(self, X: np.ndarray, feature_names: list[str]) -> np.ndarray:
+        """(n, d) float64 raw features that ``transform`` accepts (an exported graph does its arithmetic)."""
         X = np.asarray(X, dtype=np.float64)
         if X.ndim != 2 or X.shape[1] != self.mean.shape[0]:
             raise UserInputError(
@@ -71,8 +79,7 @@ class FeatureScaler:
         missing = np.isnan(X)
         if missing.any():
             _check_missing(missing, feature_names, self.impute, "the input")
-            X = np.where(missing, self.medians, X)
-        return ((X - self.mean) / self.scale).astype(np.float32)
+        return X
 
     def to_dict(self) -> dict:
         """JSON-ready statistics (Python floats round-trip exactly through JSON)."""
