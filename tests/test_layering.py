@@ -1,4 +1,4 @@
-"""What each layer may import, exactly: the brainnet arrows (cli -> (pipeline, scratch, brain) -> core; core
+"""What each layer may import, exactly: the brainnet arrows (cli -> (pipeline, scratch, brain, serve) -> core; core
 imports nothing of ours) and the third-party packages of each layer. The standard library is always allowed."""
 
 import ast
@@ -16,7 +16,8 @@ ALLOWED = {
     "scratch": {"core"},
     "pipeline": {"core"},
     "brain": {"core", "pipeline"},
-    "cli": {"core", "pipeline", "scratch", "brain"},
+    "serve": {"core"},  # the model comes from brainnet.load, whatever engine or runtime wrote it
+    "cli": {"core", "pipeline", "scratch", "brain", "serve"},
 }
 
 # layer -> the third-party top-level packages it may import, and no other. Keep each list exact: a
@@ -29,6 +30,8 @@ THIRD_PARTY = {
     "scratch": {"numpy", "threadpoolctl"},
     "pipeline": {"torch", "torchvision", "numpy", "safetensors"},
     "brain": {"torch", "numpy"},  # a later issue: spiking models on the pipeline's contracts
+    # the HTTP server: FastAPI on Starlette, run by uvicorn; anyio for worker threads and limits
+    "serve": {"fastapi", "starlette", "uvicorn", "anyio", "numpy"},
     "cli": {"numpy", "rich"},
     "": set(),  # src/brainnet/*.py: the package's own entry points
 }
