@@ -88,3 +88,72 @@ def shape_pngs():
 
 def a_row(served, value=0.5):
     return {name: value for name in served.features}
+
+
+class ServerProcess:
+    """``brainnet serve MODEL --port 0`` in a subprocess; ``url`` once it listens."""
+
+    def __init__(self, model_dir, *options):
+        import os
+        import subprocess
+        import sys
+
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "brainnet.cli.main", "serve", str(model_dir), "--port", "0"]
+            + ["--no-access-log", *options],
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        self.log = []
+        for (
+            line
+        ) in self.proc.stderr:  # the first line names the address; the socket already listens
+            self.log.append(line)
+            if "serving" in line:
+                self.url = line.split(" on ")[1].split()[0].rstrip("/")
+                break
+        else:
+            raise AssertionError(f"the server did not start: {''.join(self.log)}")
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=20)
+        except Exception:
+            self.proc.kill()
+            self.proc.wait()
+        self.log += self.proc.stderr.readlines()
+        self.proc.stderr.close()
+
+
+@pytest.fixture(scope="module")
+def table_server(table_model_dir):
+    server = ServerProcess(table_model_dir, "--max-concurrency", "2")
+    yield server
+    server.stop()
+
+
+class LiveServer:
+    """uvicorn serving ``served`` in a thread of this process (the model is already loaded here)."""
+
+    def __init__(self, served, limits=LIMITS):
+        import threading
+
+        import uvicorn
+
+        from brainnet.serve.app import create_app
+        from brainnet.serve.server import bind
+
+        self.sock = bind("127.0.0.1", 0)
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        config = uvicorn.Config(create_app(served, limits), log_level="warning", access_log=False)
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]})
+        self.thread.start()
+
+    def stop(self):
+        self.server.should_exit = True
+        self.thread.join(timeout=20)
+        self.sock.close()

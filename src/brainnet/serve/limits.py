@@ -101,9 +101,12 @@ class BodyLimit:
             return
         received = 0
         started = False
+        # a body still on its way when the reply starts is never read: the reply closes the connection, so
+        # the server neither reads nor parses the rest (uvicorn would otherwise drain it)
+        pending = bool(declared) or _header(scope, b"transfer-encoding") is not None
 
         async def limited_receive() -> Message:
-            nonlocal received
+            nonlocal received, pending
             try:
                 with anyio.fail_after(self.timeout):
                     message = await receive()
@@ -115,6 +118,7 @@ class BodyLimit:
                     f"{received:,} bytes; send the whole body at once.",
                 ) from None
             if message["type"] == "http.request":
+                pending = message.get("more_body", False)
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
                     raise self.too_large(f"more than {received:,} bytes so far (streamed)")
@@ -122,7 +126,10 @@ class BodyLimit:
 
         async def tracked_send(message: Message) -> None:
             nonlocal started
-            started = started or message["type"] == "http.response.start"
+            if message["type"] == "http.response.start":
+                started = True
+                if pending:
+                    message = {**message, "headers": [*message.get("headers", []), _CLOSE]}
             await send(message)
 
         try:
@@ -141,11 +148,19 @@ class BodyLimit:
         )
 
 
-def _content_length(scope: Scope) -> int | None:
-    for name, value in scope.get("headers", []):
-        if name == b"content-length" and value.strip().isdigit():
-            return int(value)
+_CLOSE = (b"connection", b"close")
+
+
+def _header(scope: Scope, name: bytes) -> bytes | None:
+    for key, value in scope.get("headers", []):
+        if key.lower() == name:
+            return value
     return None
+
+
+def _content_length(scope: Scope) -> int | None:
+    value = _header(scope, b"content-length")
+    return int(value) if value is not None and value.strip().isdigit() else None
 
 
 async def send_error(send: Send, err: RequestError) -> None:
@@ -154,7 +169,7 @@ async def send_error(send: Send, err: RequestError) -> None:
     headers = [
         (b"content-type", b"application/json"),
         (b"content-length", str(len(body)).encode()),
-        (b"connection", b"close"),
+        _CLOSE,
         *((k.lower().encode(), v.encode()) for k, v in err.headers.items()),
     ]
     await send({"type": "http.response.start", "status": err.status, "headers": headers})
