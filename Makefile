@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint format install clean bench bench-images bench-predict
+.PHONY: demo test lint format install clean bench bench-images bench-predict bench-serve
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "brainnet needs Python >= 3.11; set PYTHON=python3.11")'
@@ -41,6 +41,9 @@ bench-images: $(STAMP)
 # cold start, peak memory and throughput of `brainnet predict`: torch against the exported ONNX graph
 bench-predict: $(STAMP)
 	$(BIN)/python benchmarks/predict.py
+
+bench-serve: $(STAMP)
+	$(BIN)/python benchmarks/serve.py --screenshot docs/serve.png --markdown runs/bench-serve.md
 
 clean:
 	rm -rf $(VENV) runs build src/*.egg-info .pytest_cache .ruff_cache

@@ -1,4 +1,4 @@
-"""What each layer may import, exactly: the brainnet arrows (cli -> (pipeline, scratch, brain) -> core; core
+"""What each layer may import, exactly: the brainnet arrows (cli -> (pipeline, scratch, brain, serve) -> core; core
 imports nothing of ours) and the third-party packages of each layer. The standard library is always allowed."""
 
 import ast
@@ -19,7 +19,8 @@ ALLOWED = {
     # the HTML report: torch-free, except Grad-CAM (pipeline/gradcam.py), imported only for torch image models
     "reporting": {"core", "pipeline"},
     "tune": {"core"},  # brainnet tune: Optuna over any preset (the CLI hands it the estimator)
-    "cli": {"core", "pipeline", "scratch", "brain", "reporting", "tune"},
+    "serve": {"core"},  # the model comes from brainnet.load, whatever engine or runtime wrote it
+    "cli": {"core", "pipeline", "scratch", "brain", "reporting", "tune", "serve"},
 }
 
 # layer -> the third-party top-level packages it may import, and no other. Keep each list exact: a
@@ -46,6 +47,8 @@ THIRD_PARTY = {
     "brain": {"torch", "numpy"},  # a later issue: spiking models on the pipeline's contracts
     "reporting": {"numpy", "matplotlib"},  # matplotlib only inside the functions that draw
     "tune": {"optuna", "yaml", "rich"},  # optuna imported inside the functions that run a study
+    # the HTTP server: FastAPI on Starlette, run by uvicorn; anyio for worker threads and limits
+    "serve": {"fastapi", "starlette", "uvicorn", "anyio", "numpy"},
     "cli": {"numpy", "rich"},
     "": set(),  # src/brainnet/*.py: the package's own entry points
 }

@@ -1,4 +1,4 @@
-"""``brainnet`` command line: train, evaluate, predict, export, tune, report, datasets.
+"""``brainnet`` command line: train, evaluate, predict, export, serve, tune, report, datasets.
 
 Thin by design: parse arguments, call the library, write files, and turn user mistakes
 (``UserInputError``, unreadable files) into one clear message on stderr and exit code 2.
@@ -163,6 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_tune_parser(sub, ENGINES)
     add_export_parser(sub)
+    add_serve_parser(sub)
 
     p = sub.add_parser("datasets", help="list the built-in datasets")
     p.set_defaults(run=cmd_datasets)
@@ -605,6 +606,81 @@ def _predictions_table(records: list[dict], key: str, top_k: int | None):
             row.append(", ".join(f"{n} {v:.2f}" for n, v in rec.get("top", [])))
         table.add_row(*row)
     return table
+
+
+def _positive(text: str) -> float:
+    """argparse type: a finite number > 0."""
+    import math
+
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"expected a number > 0; received {text!r}")
+    return value
+
+
+def add_serve_parser(sub) -> None:
+    """``brainnet serve MODEL``: the options and their defaults come from ``brainnet.serve.limits.Limits``
+    (read here without importing FastAPI)."""
+    p = sub.add_parser(
+        "serve", help="serve a saved model over HTTP: a JSON API and a web page (FastAPI + uvicorn)"
+    )
+    p.add_argument("model", metavar="MODEL_DIR", help="a model directory written by brainnet train")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 picks a free one)")
+    p.add_argument(
+        "--max-body-mb", type=_positive, default=16, help="largest request body, in MB (default 16)"
+    )
+    p.add_argument("--max-rows", type=int, default=1000, help="tables: rows per request (1000)")
+    p.add_argument("--max-files", type=int, default=16, help="images: files per request (16)")
+    p.add_argument(
+        "--max-megapixels",
+        type=_positive,
+        default=25,
+        help="images: largest image (width x height), checked before decoding (default 25)",
+    )
+    p.add_argument(
+        "--max-concurrency",
+        type=int,
+        default=1,
+        help="inferences running at once, each in a worker thread (default 1; more helps on CPU "
+        "tables and ONNX models)",
+    )
+    p.add_argument(
+        "--max-queue",
+        type=int,
+        default=64,
+        help="requests waiting for an inference; one more gets 503 with Retry-After (default 64)",
+    )
+    p.add_argument(
+        "--queue-timeout",
+        type=_positive,
+        default=30,
+        help="seconds a request waits for an inference before 503 (default 30)",
+    )
+    p.add_argument("--no-access-log", action="store_true", help="do not log every request")
+    p.set_defaults(run=cmd_serve)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from brainnet.serve.limits import MB, Limits
+    from brainnet.serve.server import serve
+
+    limits = Limits(
+        max_body_bytes=int(args.max_body_mb * MB),
+        max_rows=args.max_rows,
+        max_files=args.max_files,
+        max_pixels=int(args.max_megapixels * 1_000_000),
+        max_concurrency=args.max_concurrency,
+        max_queue=args.max_queue,
+        queue_timeout=args.queue_timeout,
+    )
+    serve(
+        args.model, host=args.host, port=args.port, limits=limits, access_log=not args.no_access_log
+    )
+    return 0
 
 
 def cmd_datasets(args: argparse.Namespace) -> int:
