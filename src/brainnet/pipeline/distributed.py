@@ -26,6 +26,7 @@ import atexit
 import functools
 import math
 import os
+import signal
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -228,9 +229,9 @@ def launch(nproc: int, argv: Sequence[str]) -> int:
 
     os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // nproc)))
     parser = get_args_parser()
-    parser.allow_abbrev = (
-        False  # else brainnet's --nproc and --monitor read as torchrun's --nproc-per-node...
-    )
+    # without abbreviations: brainnet's --nproc and --monitor are not torchrun's --nproc-per-node and
+    # --monitor-interval
+    parser.allow_abbrev = False
     args = parser.parse_args(["--standalone", f"--nproc-per-node={nproc}", "-m", "brainnet", *argv])
     try:
         run(args)
@@ -238,10 +239,8 @@ def launch(nproc: int, argv: Sequence[str]) -> int:
         codes = [f.exitcode for f in failed.failures.values()]
         return next((c for c in codes if c > 0), 1)
     except SignalException as stop:
-        print(
-            f"stopped by {stop.sigval.name}: torchrun passed it on to the {nproc} processes (see above)",
-            file=sys.stderr,
-        )
+        name = signal.Signals(stop.sigval).name
+        print(f"stopped by {name}: torchrun passed it on to the {nproc} processes", file=sys.stderr)
         return 128 + int(stop.sigval)
     return 0
 
