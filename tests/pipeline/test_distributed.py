@@ -150,19 +150,56 @@ METRIC_TOLERANCE = (
     0.05  # one decision flipped by rounding among 16 x 4 image labels moves micro-F1 ~0.03
 )
 
-NO_DROPOUT_CLI = """import functools, sys
+# One torchrun session (the 2 cores of CI pay ~12 s of CPU to start one) trains the table, then the images;
+# the entry point runs brainnet's CLI twice in the same processes, with the seed CNN's dropout off.
+TWO_COMMANDS_CLI = """import functools, sys
 from brainnet.cli.main import main
 from brainnet.pipeline.models import seed_cnn
 seed_cnn.seed_cnn_backbone = functools.partial(seed_cnn.seed_cnn_backbone, dropout=0.0)
-sys.exit(main(sys.argv[1:]))
+args = sys.argv[1:]
+cut = args.index("+")
+sys.exit(main(args[:cut]) or main(args[cut + 1 :]))
 """
+TABLE = ["train", "yeast", "--n-models", "2", "--epochs", "3", "--hidden-sizes", "32"]
+TABLE += ["--no-batch-norm", "--dropout", "0", "--input-dropout", "0", "--quiet", "--json"]
+# default augmentation on: every image's seed must follow it to its process
+IMAGES = ["--image-size", "16", "--epochs", "3", "--batch-size", "16", "--quiet", "--json"]
 
 
-def _subprocess(cmd: list[str]) -> subprocess.CompletedProcess:
+@pytest.fixture(scope="module")
+def two(tmp_path_factory):
+    """The table and the images trained on 2 processes: (folder, the torchrun run)."""
+    d = tmp_path_factory.mktemp("two_processes")
+    shapes = make_shapes(96, size=32, seed=0)
+    rows = []
+    for i in range(len(shapes)):
+        Image.fromarray(shapes.arrays[i]).save(d / f"{i}.png")
+        tags = ";".join(n for n, on in zip(shapes.label_names, shapes.Y[i], strict=True) if on)
+        rows.append([f"{i}.png", tags, "train" if i < 64 else ("val" if i < 80 else "test")])
+    with open(d / "manifest.csv", "w", newline="") as f:
+        csv.writer(f).writerows([["path", "tags", "split"], *rows])
+    (d / "two_commands.py").write_text(TWO_COMMANDS_CLI)
     path = os.pathsep.join(p for p in (str(SRC), os.environ.get("PYTHONPATH")) if p)
     env = {**os.environ, "PYTHONPATH": path, "OMP_NUM_THREADS": "1"}
     env.pop("WORLD_SIZE", None)
-    return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2"]
+    cmd += [str(d / "two_commands.py"), *TABLE, "--out", str(d / "table2"), "+"]
+    cmd += ["train", str(d / "manifest.csv"), *IMAGES, "--out", str(d / "images2")]
+    run = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    return d, run
+
+
+def test_only_rank_0_prints_and_writes(two):
+    d, run = two
+    assert len(run.stdout.splitlines()) == 2  # one JSON line per command: rank 1 trains silently
+    assert run.stderr.count("trained on 2 processes (DistributedDataParallel, gloo)") == 2
+    for out in (d / "table2", d / "images2"):
+        assert run.stderr.count(f"saved {out}") == 1  # saved without --force: no second writer
+        assert sorted(p.name for p in out.iterdir()) == ["brainnet.json", "weights.safetensors"]
+        assert not out.with_name(out.name + ".checkpoint").exists()
+        meta = json.loads((out / "brainnet.json").read_text())
+        assert any("trained on 2 processes" in note for note in meta["notes"])
 
 
 @contextlib.contextmanager
@@ -177,7 +214,7 @@ def _one_thread():
 
 
 def _compare(one: Path, two: Path, data, tolerance: float) -> None:
-    a, b = brainnet.load(one), brainnet.load(two)
+    a, b = brainnet.load(one), brainnet.load(two)  # the saved models load and predict
     for s1, s2 in zip(a.training_, b.training_, strict=True):  # the same early-stopping decisions
         assert (s1["epochs_run"], s1["best_epoch"]) == (s2["epochs_run"], s2["best_epoch"])
         assert s1["best_val_loss"] == pytest.approx(s2["best_val_loss"], abs=1e-4)
@@ -187,56 +224,35 @@ def _compare(one: Path, two: Path, data, tolerance: float) -> None:
         assert m1[key] == pytest.approx(m2[key], abs=METRIC_TOLERANCE), key
 
 
-def _written_once(out: Path, result: subprocess.CompletedProcess) -> None:
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert result.stderr.count(f"saved {out}") == 1  # rank 1 trains silently, saves nothing
-    assert result.stderr.count("trained on 2 processes (DistributedDataParallel, gloo)") == 1
-    assert sorted(p.name for p in out.iterdir()) == ["brainnet.json", "weights.safetensors"]
-    assert not out.with_name(out.name + ".checkpoint").exists()
+def test_a_table_on_two_processes_matches_one(two, tmp_path, capsys):
+    d, run = two
+    with _one_thread():
+        assert main([*TABLE, "--out", str(tmp_path / "one")]) == 0
+    one_metrics = json.loads(capsys.readouterr().out)
+    two_metrics = json.loads(run.stdout.splitlines()[0])
+    for key in ("micro_f1", "average_precision", "hamming_loss"):
+        assert one_metrics[key] == pytest.approx(two_metrics[key], abs=0.01), key
+    _compare(tmp_path / "one", d / "table2", load_builtin("yeast", "test"), TABLE_P_TOLERANCE)
 
 
-def test_images_on_two_torchrun_processes_match_one(tmp_path, monkeypatch):
-    shapes = make_shapes(96, size=32, seed=0)
-    rows = []
-    for i in range(len(shapes)):
-        Image.fromarray(shapes.arrays[i]).save(tmp_path / f"{i}.png")
-        tags = ";".join(n for n, on in zip(shapes.label_names, shapes.Y[i], strict=True) if on)
-        rows.append([f"{i}.png", tags, "train" if i < 64 else ("val" if i < 80 else "test")])
-    manifest = tmp_path / "manifest.csv"
-    with open(manifest, "w", newline="") as f:
-        csv.writer(f).writerows([["path", "tags", "split"], *rows])
-    script = tmp_path / "no_dropout_cli.py"
-    script.write_text(NO_DROPOUT_CLI)
-    args = ["train", str(manifest), "--image-size", "16", "--epochs", "3", "--batch-size", "16"]
-    args += ["--quiet"]  # default augmentation on: every image's seed must follow it to its process
-
-    two = _subprocess(
-        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2"]
-        + [str(script), *args, "--out", str(tmp_path / "two")]
-    )
-    _written_once(tmp_path / "two", two)
+def test_images_on_two_processes_match_one(two, tmp_path, monkeypatch):
+    d, _ = two
     no_dropout = functools.partial(seed_cnn.seed_cnn_backbone, dropout=0.0)
     monkeypatch.setattr(seed_cnn, "seed_cnn_backbone", no_dropout)
     with _one_thread():
-        assert main([*args, "--out", str(tmp_path / "one")]) == 0
-    test = read_images(manifest).subset(np.arange(80, 96))
-    _compare(tmp_path / "one", tmp_path / "two", test, IMAGE_P_TOLERANCE)
+        assert (
+            main(["train", str(d / "manifest.csv"), *IMAGES, "--out", str(tmp_path / "one")]) == 0
+        )
+    test = read_images(d / "manifest.csv").subset(np.arange(80, 96))
+    _compare(tmp_path / "one", d / "images2", test, IMAGE_P_TOLERANCE)
 
 
-def test_a_table_with_brainnet_train_nproc_2_matches_one_process(tmp_path, capsys):
-    args = ["train", "yeast", "--n-models", "2", "--epochs", "3", "--hidden-sizes", "32"]
-    args += ["--no-batch-norm", "--dropout", "0", "--input-dropout", "0", "--quiet", "--json"]
-
-    two = _subprocess(
-        [sys.executable, "-m", "brainnet", *args, "--nproc", "2", "--out", str(tmp_path / "two")]
+def test_python_m_brainnet_runs_the_command_line():
+    path = os.pathsep.join(p for p in (str(SRC), os.environ.get("PYTHONPATH")) if p)
+    run = subprocess.run(
+        [sys.executable, "-m", "brainnet", "--version"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": path},
     )
-    _written_once(tmp_path / "two", two)
-    with _one_thread():
-        assert main([*args, "--out", str(tmp_path / "one")]) == 0
-    one_metrics = json.loads(capsys.readouterr().out)
-    two_metrics = json.loads(two.stdout)  # one JSON object: rank 0 alone prints
-    for key in ("micro_f1", "average_precision", "hamming_loss"):
-        assert one_metrics[key] == pytest.approx(two_metrics[key], abs=0.01), key
-    _compare(tmp_path / "one", tmp_path / "two", load_builtin("yeast", "test"), TABLE_P_TOLERANCE)
-    meta = json.loads((tmp_path / "two" / "brainnet.json").read_text())
-    assert any("trained on 2 processes" in note for note in meta["notes"])
+    assert run.returncode == 0 and run.stdout.startswith("brainnet ")
