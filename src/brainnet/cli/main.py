@@ -11,7 +11,9 @@ import csv
 import importlib
 import io
 import json
+import os
 import sys
+from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
 from brainnet import __version__
@@ -79,6 +81,13 @@ def build_parser() -> argparse.ArgumentParser:
         default="torch",
         help="torch: PyTorch (default; uses a GPU when present); scratch: the same MLP on the "
         "hand-written NumPy engine (brainnet.scratch; tables only)",
+    )
+    p.add_argument(
+        "--nproc",
+        type=int,
+        metavar="N",
+        help="train on N processes of this machine (torchrun with DistributedDataParallel: gloo on the "
+        "CPU, NCCL with one GPU each); several machines: see README 'Multi-process training'",
     )
     add_data_options(p)
     add_config_options(p)
@@ -171,13 +180,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
+    args.argv, args.rank = argv, 0  # the command as given (what --nproc runs on every process)
     try:
         return args.run(args) or 0
-    except UserInputError as e:
-        print(f"error: {e}", file=sys.stderr)
-    except FloatingPointError as e:  # a diverging run: the settings are the user's to change
-        print(f"error: {e}", file=sys.stderr)
+    except (UserInputError, FloatingPointError) as e:  # FloatingPointError: a diverging run
+        if args.rank == 0:  # under torchrun every process meets the same mistake; rank 0 says it
+            print(f"error: {e}", file=sys.stderr)
     except KeyboardInterrupt:
         print("interrupted before anything could be saved", file=sys.stderr)
         return 130
@@ -233,9 +243,55 @@ def cmd_train(args: argparse.Namespace) -> int:
     config = config_from_args(args, "images" if kind == "images" else "tables", preset)
     check_writable_target(Path(args.out), force=args.force, what="model directory")
     _check_checkpoint(Path(args.out), args)
+    if args.nproc is not None or "WORLD_SIZE" in os.environ:
+        if args.resume:
+            raise UserInputError(
+                "--resume continues a single-process run; it cannot be combined with --nproc or torchrun "
+                "yet. Resume without --nproc (the checkpoint holds the whole model), or start afresh."
+            )
+        launched = _multi_process(args, config)
+        if launched is not None:
+            return launched
+    if args.rank:  # another process trains with rank 0, which alone prints and saves
+        with open(os.devnull, "w") as quiet, redirect_stdout(quiet), redirect_stderr(quiet):
+            train, _, fit_options = read(args)
+            estimator.from_config(config).fit(train, **fit_options)
+        return 0
     train, test, fit_options = read(args)
     model = estimator.from_config(config)
     return _fit_and_report(args, model, train, test, published, **fit_options)
+
+
+def _multi_process(args: argparse.Namespace, config) -> int | None:
+    """`--nproc N` in a plain process: run this command on N processes through torchrun and return their
+    exit code (None for N = 1: train here). Under torchrun: check the run can be shared, set ``args.rank``
+    and return None (this process trains)."""
+    nproc = args.nproc
+    if nproc is not None and nproc < 1:
+        raise UserInputError(
+            f"--nproc must be a number of processes >= 1; received {nproc}. Use --nproc 2 for two."
+        )
+    from brainnet.pipeline import distributed
+
+    if distributed.launched():
+        args.rank = distributed.rank()  # set first: rank 0 alone prints the errors below
+    if (distributed.launched() or (nproc or 1) > 1) and args.engine != "torch":
+        raise UserInputError(
+            f"--engine {args.engine} trains in one process; multi-process training (--nproc, torchrun) "
+            "needs --engine torch."
+        )
+    if distributed.launched():
+        local = int(os.environ.get("LOCAL_WORLD_SIZE", distributed.world_size()))
+        if nproc is not None and nproc != local:
+            raise UserInputError(
+                f"--nproc {nproc} given to a process that torchrun started as one of {local}; drop "
+                "--nproc when you launch with torchrun (its --nproc-per-node sets the count)."
+            )
+        return None
+    if nproc is None or nproc == 1:
+        return None
+    distributed.check_launch(nproc, config.device)
+    return distributed.launch(nproc, args.argv)
 
 
 def _builtin_extras(data: str, kind: str, args: argparse.Namespace):

@@ -8,7 +8,7 @@ use the same loss, optimiser, early stopping, checkpoint and progress bar (``tra
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -24,6 +24,9 @@ class TorchEngine(Engine):
     """One network per call, on ``cfg.device`` ("auto": CUDA when present)."""
 
     name = "torch"
+
+    def __init__(self) -> None:
+        self._told: set[str] = set()  # notes about the whole run, given with the first network only
 
     def check(self, cfg: Any, recipe: Recipe) -> None:
         from brainnet.pipeline.models import model_for
@@ -44,50 +47,84 @@ class TorchEngine(Engine):
     ) -> FitResult:
         import torch
 
+        from brainnet.pipeline.distributed import setup
         from brainnet.pipeline.trainer import build_trainer, fit_result
 
-        device = resolve_device(cfg.device)
+        ctx = setup(cfg.device)  # this process among torchrun's (one process: rank 0 of 1)
+        device = ctx.device
         torch.manual_seed(seed)
         model = build_network(cfg, recipe, len(recipe.label_names(train)))
+        ctx.seed_dropout(seed)
         notes = [str(model.pretrained_report)] if getattr(model, "pretrained_report", None) else []
+        if not ctx.is_rank0:  # rank 0 alone shows progress and writes checkpoints
+            verbose, save = False, None
         Y_tr = recipe.labels(train)
         if recipe.kind == "table":
             generator = torch.Generator().manual_seed(seed)
             trainer = build_trainer(
-                model, cfg, Y_tr, device, save, verbose, desc, generator=generator
+                model,
+                cfg,
+                Y_tr,
+                device,
+                save,
+                verbose,
+                desc,
+                generator=generator,
+                trainer_class=ctx.trainer_class,
             )
             state = trainer.fit(train.X, Y_tr, val.X, recipe.labels(val))
+            notes += self._once(ctx.notes("rows", cfg.batch_size))
         else:
             state, bad = self._fit_images(
-                model, cfg, seed, recipe, train, val, device, save, verbose, desc
+                model, cfg, seed, recipe, train, val, ctx, save, verbose, desc
             )
+            notes += self._once(ctx.notes("images", cfg.batch_size))
             notes += [f"training images (last epoch): {s}" for s in bad[-1:]]
         result = fit_result(model.cpu().eval(), state)
         result.notes = notes
         return result
 
-    def _fit_images(self, model, cfg, seed, recipe, train, val, device, save, verbose, desc):
-        """Train over seeded batches of augmented images; returns (TrainState, per-epoch bad-file summaries)."""
+    def _once(self, notes: list[str]) -> list[str]:
+        new = [n for n in notes if n not in self._told]
+        self._told.update(new)
+        return new
+
+    def _fit_images(self, model, cfg, seed, recipe, train, val, ctx, save, verbose, desc):
+        """Train over seeded batches of augmented images; returns (TrainState, per-epoch bad-file summaries).
+        On several processes each trains on its share of every batch (``ctx``: ``pipeline.distributed``)."""
         from brainnet.pipeline.image_data import LoaderReport, make_loader
         from brainnet.pipeline.trainer import build_trainer
 
+        device = ctx.device
         train_data = recipe.dataset(train, cfg, train=True, fitting=True)
         val_data = recipe.dataset(val, cfg, train=False, fitting=True)
+        sampler = ctx.sampler(len(train_data), seed)
         loader = make_loader(
             train_data,
-            batch_size=cfg.batch_size,
+            batch_size=ctx.local_batch(cfg.batch_size),
             shuffle=True,
             seed=seed,
             num_workers=cfg.workers,
             drop_last=len(train_data) > cfg.batch_size,
+            sampler=sampler,
         )
         trainer = build_trainer(
-            model, cfg, train.Y, device, save, verbose, desc, batches_per_epoch=len(loader)
+            model,
+            cfg,
+            train.Y,
+            device,
+            save,
+            verbose,
+            desc,
+            batches_per_epoch=len(loader),
+            trainer_class=ctx.trainer_class,
         )
         trainer.generators = [loader.sampler.generator, loader.generator]  # saved for a resume
         summaries: list[str] = []
 
         def batches() -> Iterator[tuple[Any, Any]]:
+            if sampler is not None:
+                sampler.set_epoch(trainer.state.epoch - 1)
             report = LoaderReport()
             for batch in report.track(loader):
                 yield batch.images.to(device), batch.labels.to(device)
@@ -97,8 +134,9 @@ class TorchEngine(Engine):
                 if verbose:
                     print(f"epoch {len(summaries)}: {report.summary()}", file=sys.stderr)
 
-        def validation() -> tuple[Any, np.ndarray]:
-            logits, kept, _ = image_logits(model, val_data, device)
+        def validation() -> tuple[Any, np.ndarray]:  # the same on every process
+            logits, kept, _ = image_logits(model, val_data, device, shard=ctx.rows(len(val_data)))
+            logits, kept = ctx.gather(logits, kept)
             return logits, val.Y[kept]
 
         return trainer.run(batches, validation), summaries
@@ -142,15 +180,19 @@ def build_network(cfg: Any, recipe: Recipe, n_labels: int, *, for_loading: bool 
     return model_for(cfg.model, recipe.kind).build(recipe.input_shape, n_labels, cfg)
 
 
-def image_logits(model: Any, dataset: Any, device: Any) -> tuple[Any, np.ndarray, dict[int, str]]:
-    """(logits (m, L) on the CPU, the m readable rows of ``dataset``, {unreadable row: reason})."""
+def image_logits(
+    model: Any, dataset: Any, device: Any, shard: Sequence[int] | None = None
+) -> tuple[Any, np.ndarray, dict[int, str]]:
+    """(logits (m, L) on the CPU, the m readable rows of ``dataset`` (or of its rows ``shard``),
+    {unreadable row: reason})."""
     import torch
 
     from brainnet.pipeline.image_data import make_loader
 
     was_training = model.training
     model.eval()
-    loader = make_loader(dataset, batch_size=EVAL_BATCH, shuffle=False, seed=0)
+    sampler = None if shard is None else [(int(i), 0) for i in shard]
+    loader = make_loader(dataset, batch_size=EVAL_BATCH, shuffle=False, seed=0, sampler=sampler)
     out, rows, bad = [], [], {}
     with torch.inference_mode():
         for batch in loader:

@@ -285,6 +285,7 @@ def make_loader(
     seed: int,
     num_workers: int = 0,
     drop_last: bool = False,
+    sampler: Iterable[tuple[int, int]] | None = None,
 ) -> DataLoader:
     """A DataLoader of ``ImageBatch`` whose order and augmentation follow from ``seed``.
 
@@ -296,6 +297,8 @@ def make_loader(
             ``num_workers``.
         num_workers: worker processes (persistent across epochs); 0 loads in the main process.
         drop_last: drop a last incomplete batch.
+        sampler: ``(row, seed)`` pairs to load instead of the seeded sampler's (this process's share under
+            torchrun: ``distributed.DistributedSeededSampler``; some rows: a list).
     """
     # the sampler's own generator, so the orders do not depend on the loader's draws for worker seeds
     order_rng = torch.Generator().manual_seed(seed)
@@ -305,7 +308,9 @@ def make_loader(
     return DataLoader(
         dataset,
         batch_size=batch_size,
-        sampler=SeededSampler(len(dataset), shuffle=shuffle, generator=order_rng),
+        sampler=SeededSampler(len(dataset), shuffle=shuffle, generator=order_rng)
+        if sampler is None
+        else sampler,
         drop_last=drop_last,
         collate_fn=collate_skip_bad,
         num_workers=num_workers,

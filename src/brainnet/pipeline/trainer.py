@@ -154,10 +154,11 @@ def build_trainer(
     *,
     batches_per_epoch: int | None = None,
     generator: torch.Generator | None = None,
+    trainer_class: Callable[..., Trainer] = Trainer,
 ) -> Trainer:
     """The Trainer both estimators use: BCE on logits (``pos_weight="auto"`` from ``labels``), AdamW over the
     trainable parameters, early stopping on ``cfg.monitor``, a checkpoint when ``save`` is given, a progress bar
-    when ``verbose``."""
+    when ``verbose``; ``trainer_class`` builds it (``distributed.Context.trainer_class`` under torchrun)."""
     from brainnet.core.estimator import pos_weights
     from brainnet.core.training import Checkpoint, EarlyStopping, ProgressBar
 
@@ -175,7 +176,7 @@ def build_trainer(
         callbacks.append(save if isinstance(save, Callback) else Checkpoint(save))
     if verbose:
         callbacks.append(ProgressBar(monitor_key, desc, batches_per_epoch=batches_per_epoch))
-    return Trainer(
+    return trainer_class(
         model,
         nn.BCEWithLogitsLoss(pos_weight=pos_weight),
         torch.optim.AdamW(trainable, lr=cfg.lr, weight_decay=cfg.weight_decay),
