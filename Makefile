@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint format install clean bench bench-images
+.PHONY: demo test lint format install clean bench bench-images bench-brain
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "brainnet needs Python >= 3.11; set PYTHON=python3.11")'
@@ -40,3 +40,6 @@ bench-images: $(STAMP)
 
 clean:
 	rm -rf $(VENV) runs build src/*.egg-info .pytest_cache .ruff_cache
+
+bench-brain: $(STAMP)
+	$(BIN)/python benchmarks/brain.py --markdown runs/bench-brain.md --json runs/bench-brain.json
