@@ -143,20 +143,21 @@ def row(name: str, label: str, run: dict[str, Any], reference: dict[str, Any]) -
 
 # the spiking defaults against their alternatives, judged on validation data only (--sweep)
 SWEEP = [
-    {},
     {"time_steps": 10},
     {"encoder": "population"},
-    {"encoder": "rate"},
     {"neuron": "alif"},
+    {"encoder": "rate"},
     {"surrogate": "arctan"},
+    {},
 ]
 
 
-def sweep(name: str, n_models: int, out: Console) -> TableSpec:
+def sweep(args: argparse.Namespace, out: Console) -> TableSpec:
     """snn_mlp with the defaults and one change at a time on ``name``'s training split; the score is the
     validation AP of the estimator's own hold-out (``val_fraction`` of the training rows): no test row is read."""
     from brainnet.pipeline.estimator import MultiLabelMLP
 
+    name, n_models = args.sweep, args.n_models
     kind, train, _, preset = load(name)
     assert kind == "table"
     spec = TableSpec(f"snn_mlp defaults on {name}: validation AP", ["change", "val AP", "s/epoch"])
@@ -168,6 +169,7 @@ def sweep(name: str, n_models: int, out: Console) -> TableSpec:
         ap = est.val_metrics_["average_precision"]
         spec.rows.append([label, f"{ap:.4f}", f"{est.fit_seconds_ / epochs:.2f}"])
         out.print(to_rich(TableSpec(spec.title, spec.headers, spec.rows[-1:])))
+        write(args, spec, {"sweep": spec.rows})
     return spec
 
 
@@ -199,7 +201,7 @@ def main(argv: list[str] | None = None) -> None:
     for line in header_lines(info):
         out.print(line, highlight=False)
     if args.sweep:
-        spec = sweep(args.sweep, args.n_models, out)
+        spec = sweep(args, out)
         out.print(to_rich(spec))
         return write(args, spec, {"header": info, "sweep": spec.rows})
     headers = ["data", "model", "AP", "micro-F1 / acc", "macro-F1", "fit s", "epochs", "s/epoch"]
