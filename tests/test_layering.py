@@ -44,7 +44,10 @@ THIRD_PARTY = {
     "scratch": {"numpy", "threadpoolctl"},
     # onnx (and onnxruntime for the parity check at export): pipeline/export.py
     "pipeline": {"torch", "torchvision", "numpy", "safetensors", "onnx", "onnxruntime"},
-    "brain": {"torch", "numpy"},  # a later issue: spiking models on the pipeline's contracts
+    "brain": {
+        "torch",
+        "numpy",
+    },  # spiking neurons, encoders, plasticity and models on the pipeline's contracts
     "reporting": {"numpy", "matplotlib"},  # matplotlib only inside the functions that draw
     "tune": {"optuna", "yaml", "rich"},  # optuna imported inside the functions that run a study
     # the HTTP server: FastAPI on Starlette, run by uvicorn; anyio for worker threads and limits

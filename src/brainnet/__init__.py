@@ -64,3 +64,7 @@ def __getattr__(name: str) -> Any:
     if name in _LAZY:
         return getattr(import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'brainnet' has no attribute {name!r}")
+
+
+# the spiking models join the one model registry (brain/registry.py imports no torch)
+import_module("brainnet.brain.registry")

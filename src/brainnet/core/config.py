@@ -45,7 +45,7 @@ def _option(help: str, default: Any = dataclasses.MISSING) -> Any:
 
 @dataclass(frozen=True)
 class CommonConfig:
-    """The options tables and images share, declared once; a kind sets the first six in ``kind_defaults``.
+    """The options tables and images share, declared once; a kind sets the first seven in ``kind_defaults``.
 
     Not for direct use: ``TrainConfig`` and ``ImageTrainConfig`` are the configs.
     """
@@ -63,6 +63,7 @@ class CommonConfig:
     batch_size: int = _option("training examples per optimisation step")
     weight_decay: float = _option("AdamW's decoupled weight decay (0: plain Adam)")
     patience: int = _option("epochs without improvement before stopping; best weights are restored")
+    time_steps: int = _option("spiking models (snn_mlp, snn_cnn): simulation steps per input (T)")
     # --- optimisation: AdamW on BCEWithLogits
     lr: float = _option("AdamW's learning rate", 1e-3)
     pos_weight: str = _option(
@@ -95,6 +96,19 @@ class CommonConfig:
     # --- run
     seed: int = _option("random seed of initialisation, splits and shuffling", 0)
     device: str = _option('"auto" (CUDA if present), "cpu", "cuda", "cuda:1", "mps"', "auto")
+    # --- spiking models (snn_mlp, snn_cnn in brainnet.brain); other models do not read these, and the CLI
+    # refuses them there. Names are checked against brainnet.brain's registries (core cannot import them)
+    neuron: str = _option(
+        "spiking models: which neuron, leaky integrate-and-fire or adaptive", "lif"
+    )
+    surrogate: str = _option("spiking models: the surrogate gradient of a spike", "fast_sigmoid")
+    encoder: str = _option(
+        "spiking models: how inputs become spikes or currents over T steps", "direct"
+    )
+    beta: float = _option("spiking models: membrane decay per step, in (0, 1)", 0.9)
+    threshold: float = _option(
+        "spiking models: the neurons' firing threshold, > 0 (not a decision threshold)", 1.0
+    )
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         """Give the shared fields named in the subclass's ``kind_defaults`` its defaults: the same field (type,
@@ -145,6 +159,21 @@ class CommonConfig:
             "device",
             self.device,
             "auto, cpu, cuda, cuda:N or mps",
+        )
+        _check(
+            isinstance(self.time_steps, int) and self.time_steps >= 1,
+            "time_steps",
+            self.time_steps,
+            "an integer >= 1 (spiking models; 25 is plenty for tables)",
+        )
+        for name in ("neuron", "surrogate", "encoder"):
+            _check(bool(getattr(self, name).strip()), name, getattr(self, name), f"a {name} name")
+        _check(0 < self.beta < 1, "beta", self.beta, "a membrane decay in (0, 1) such as 0.9")
+        _check(
+            self.threshold > 0,
+            "threshold",
+            self.threshold,
+            "a positive firing threshold such as 1.0",
         )
 
     @classmethod
@@ -214,6 +243,7 @@ class TrainConfig(CommonConfig):
         "batch_size": 64,
         "weight_decay": 1e-2,
         "patience": 20,
+        "time_steps": 25,
     }
 
     # --- model: an MLP from features to one logit per label
@@ -256,6 +286,7 @@ class ImageTrainConfig(CommonConfig):
         "batch_size": 32,
         "weight_decay": 0.0,
         "patience": 5,
+        "time_steps": 8,  # every conv layer runs T times: the CPU budget, not validation, set this one
     }
 
     # --- model: a registered image network from pixels to one logit per label
