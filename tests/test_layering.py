@@ -28,7 +28,7 @@ THIRD_PARTY = {
     # threadpoolctl: scratch/estimator.py trains in a one-BLAS-thread block (threadpool_limits)
     "scratch": {"numpy", "threadpoolctl"},
     "pipeline": {"torch", "torchvision", "numpy", "safetensors"},
-    "brain": {"torch", "numpy"},  # a later issue: spiking models on the pipeline's contracts
+    "brain": {"torch"},  # spiking neurons, encoders and models on the pipeline's contracts
     "cli": {"numpy", "rich"},
     "": set(),  # src/brainnet/*.py: the package's own entry points
 }
