@@ -49,3 +49,7 @@ def __getattr__(name: str) -> Any:
     if name in _LAZY:
         return getattr(import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'brainnet' has no attribute {name!r}")
+
+
+# hebbian_net joins the one model registry (brain/plastic_registry.py imports no torch)
+import_module("brainnet.brain.plastic_registry")

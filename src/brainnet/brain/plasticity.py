@@ -223,7 +223,8 @@ def kwta(x: Array, k: int) -> Array:
     """k-winners-take-all along the last axis: keep the k largest values of each row, set the rest to 0.
 
     The competition that lateral inhibition produces in cortex: only the k most driven neurons of a layer stay
-    active. Ties at the k-th value are broken by position (the lowest index wins), the same in NumPy and torch.
+    active. Ties at the k-th value: NumPy keeps the lowest indices; torch (``topk``, for speed) keeps k of the
+    tied ones, the same ones for the same input.
 
     Args:
         x: (..., N) activities.
@@ -238,8 +239,8 @@ def kwta(x: Array, k: int) -> Array:
     if type(x).__module__.startswith("torch"):
         import torch
 
-        order = torch.argsort(-x, dim=-1, stable=True)[..., :k]
-        return torch.zeros_like(x).scatter(-1, order, x.gather(-1, order))
+        values, order = x.topk(k, dim=-1)
+        return torch.zeros_like(x).scatter(-1, order, values)
     import numpy as np
 
     order = np.argsort(-x, axis=-1, kind="stable")[..., :k]

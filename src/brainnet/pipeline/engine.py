@@ -50,6 +50,11 @@ class TorchEngine(Engine):
         torch.manual_seed(seed)
         model = build_network(cfg, recipe, len(recipe.label_names(train)))
         notes = [str(model.pretrained_report)] if getattr(model, "pretrained_report", None) else []
+        unsupervised = getattr(model, "fit_unsupervised", None)
+        if (
+            unsupervised is not None
+        ):  # a plastic layer learns from the training inputs, never their labels
+            notes += unsupervised(train.X, seed=seed, verbose=verbose)
         Y_tr = recipe.labels(train)
         if recipe.kind == "table":
             generator = torch.Generator().manual_seed(seed)
