@@ -28,7 +28,9 @@ THIRD_PARTY = {
     # threadpoolctl: scratch/estimator.py trains in a one-BLAS-thread block (threadpool_limits)
     "scratch": {"numpy", "threadpoolctl"},
     "pipeline": {"torch", "torchvision", "numpy", "safetensors"},
-    "brain": {"torch"},  # spiking neurons, encoders and models on the pipeline's contracts
+    # spiking neurons, encoders and models on the pipeline's contracts; numpy: the plasticity rules run on
+    # NumPy arrays as well as tensors (brain/plasticity.py), hebbian_net reads the engine's arrays
+    "brain": {"torch", "numpy"},
     "cli": {"numpy", "rich"},
     "": set(),  # src/brainnet/*.py: the package's own entry points
 }
