@@ -51,5 +51,6 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'brainnet' has no attribute {name!r}")
 
 
-# hebbian_net joins the one model registry (brain/plastic_registry.py imports no torch)
+# the spiking models and hebbian_net join the one model registry (neither module imports torch)
+import_module("brainnet.brain.registry")
 import_module("brainnet.brain.plastic_registry")

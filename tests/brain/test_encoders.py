@@ -45,9 +45,9 @@ def test_direct_is_the_input_at_every_step():
 
 def test_rate_fires_with_probability_sigmoid_of_the_input():
     x = torch.tensor([[-2.0, 0.0, 1.5]])
-    spikes = rate(x, 20000, generator=_gen())
-    torch.testing.assert_close(spikes.mean(0), torch.sigmoid(x), atol=0.01, rtol=0)
-    assert not torch.equal(spikes, rate(x, 20000, generator=_gen(1)))  # another seed, other spikes
+    spikes = rate(x, 5000, generator=_gen())
+    torch.testing.assert_close(spikes.mean(0), torch.sigmoid(x), atol=0.02, rtol=0)
+    assert not torch.equal(spikes, rate(x, 5000, generator=_gen(1)))  # another seed, other spikes
 
 
 def test_latency_spikes_once_earlier_for_larger_values():

@@ -140,3 +140,6 @@ def test_cli_trains_evaluates_and_refuses_bad_winners(tmp_path, capsys):
     assert main(["evaluate", str(tmp_path / "m"), str(data), "--json"]) == 0
     assert main([*argv, *fast, *out, "--force", "--winners", "32"]) == 2
     assert "winners must be in [1, 31]" in capsys.readouterr().err
+    mlp = ["train", str(data), "--label-columns", "3", "--out", str(tmp_path / "m2"), "--quiet"]
+    assert main([*mlp, "--winners", "8"]) == 2
+    assert "--winners apply to hebbian_net, and --model is mlp" in capsys.readouterr().err

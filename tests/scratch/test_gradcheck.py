@@ -33,6 +33,9 @@ CASES = {
     "dropout": (lambda: Dropout(0.5, rng=0).eval(), (3, 4)),
     "flatten": (lambda: Sequential([LAYERS.get("flatten")(), Dense(2, rng=0)]), (2, 3, 2)),
     "leaky_relu": (lambda: LAYERS.get("leaky_relu")(), (3, 4)),
+    # the spike's step has no useful derivative: smooth=True makes forward the surrogate's smooth step, so
+    # finite differences check BPTT against the surrogate-gradient definition (tests/scratch/layers/test_lif.py)
+    "lif": (lambda: LAYERS.get("lif")(3, 6, beta=0.8, threshold=0.3, smooth=True, rng=0), (2, 4)),
     "relu": (lambda: LAYERS.get("relu")(), (3, 4)),
     "sigmoid": (lambda: LAYERS.get("sigmoid")(), (3, 4)),
     "softmax": (lambda: LAYERS.get("softmax")(), (3, 4)),

@@ -27,8 +27,8 @@ and the unsupervised rule, per batch (Krotov & Hopfield 2019's competition in He
     W_j   <- W_j / ||W_j||                              weight normalisation, row by row
     eta_t  = eta * (1 - progress)                       annealed to 0 over the unsupervised epochs
 
-Glossary: H units (``hidden_sizes``, one width), k winners (``winners``), T steps (``time_steps``), beta and
-theta the LIF decay and threshold (``beta``, ``threshold``), eta the plastic learning rate (``plastic_lr``),
+Glossary: H units (``hidden_sizes``, one width), k winners (``winners``), T steps (``TIME_STEPS``), beta and
+theta the LIF decay and threshold (the ``LIF`` defaults 0.9 and 1), eta the plastic learning rate (``plastic_lr``),
 m = ``ANTI_RANK`` and delta = ``ANTI_STRENGTH`` the anti-Hebbian push of the runner-up that spreads the
 units over the inputs.
 """
@@ -52,6 +52,7 @@ GAIN = 20.0  # current per unit of drive above the (k+1)-th unit's: the winners 
 ANTI_RANK = 7  # m: the unit pushed away from each input (Krotov & Hopfield 2019 use 7 on MNIST)
 ANTI_STRENGTH = 0.4  # delta: how hard (their value)
 PLASTIC_BATCH = 32  # rows per plastic update
+TIME_STEPS = 25  # T: LIF steps per input; the LIF keeps its defaults (beta 0.9, theta 1)
 
 
 def on_off(x: torch.Tensor) -> torch.Tensor:
@@ -247,8 +248,9 @@ class NormaliseRows(Callback):
 
 def build_hebbian_net(input_shape: tuple[int, ...], n_labels: int, cfg: Any) -> HebbianNet:
     """The registered "hebbian_net" for tables: input_shape (d,); H from ``cfg.hidden_sizes`` (one width),
-    k ``cfg.winners``, T ``cfg.time_steps``, the LIF's ``cfg.beta`` / ``cfg.threshold``, and the unsupervised
-    phase's ``cfg.plastic_epochs`` / ``cfg.plastic_lr``. Seeded by the caller's ``torch.manual_seed``."""
+    k ``cfg.winners``, and the unsupervised phase's ``cfg.plastic_epochs`` / ``cfg.plastic_lr``; T = ``TIME_STEPS``
+    and the LIF's defaults (the CLI keeps --time-steps, --beta, --threshold for snn_mlp and snn_cnn). Seeded by
+    the caller's ``torch.manual_seed``."""
     (n_features,) = input_shape
     if len(cfg.hidden_sizes) != 1:
         raise UserInputError(
@@ -260,9 +262,7 @@ def build_hebbian_net(input_shape: tuple[int, ...], n_labels: int, cfg: Any) -> 
         n_features,
         cfg.hidden_sizes[0],
         cfg.winners,
-        getattr(cfg, "time_steps", 25),
-        beta=getattr(cfg, "beta", 0.9),
-        threshold=getattr(cfg, "threshold", 1.0),
+        TIME_STEPS,
         generator=generator,
     )
     return HebbianNet(features, n_labels, cfg.plastic_epochs, cfg.plastic_lr)

@@ -135,12 +135,64 @@ class LIF(nn.Module):
         return spk, LIFState(mem=mem, spk=spk)
 
     def forward(self, currents: torch.Tensor) -> torch.Tensor:
-        """(T, B, ...) input currents -> (T, B, ...) spikes, from rest."""
+        """(T, B, ...) input currents -> (T, B, ...) spikes, from rest.
+
+        With a fixed decay and threshold (the default) the whole sequence runs as one autograd node,
+        ``LIFSequence`` (the same numbers, a fraction of the bookkeeping); learnable ones use ``step``.
+        """
+        if type(self) is LIF and not any(p.requires_grad for p in self.parameters()):
+            derivative = self.spike_fn.derivative
+            return LIFSequence.apply(currents, self.beta, self.threshold, self.reset, derivative)
+        return self.run_steps(currents)
+
+    def run_steps(self, currents: torch.Tensor) -> torch.Tensor:
+        """``forward`` by ``step``, one autograd node per operation and step."""
         state, out = None, []
         for input_t in currents:
             spk, state = self.step(input_t, state)
             out.append(spk)
         return torch.stack(out)
+
+
+class LIFSequence(torch.autograd.Function):
+    """A LIF layer with fixed beta and theta over a whole (T, ...) sequence, backpropagated through time by
+    hand: the equations of ``LIF`` forward, and backward (S[t-1] detached in the reset, sg the surrogate)::
+
+        dL/dU[t] = dL/dS[t] * sg(U[t] - theta) + dL/dU[t+1] * d                 d = beta, or beta (1 - S[t])
+        dL/dI[t] = dL/dU[t]
+
+    the algorithm of ``brainnet.scratch.layers.lif.LIF.backward``. Tested equal to ``LIF.run_steps``.
+    """
+
+    @staticmethod
+    def forward(ctx, currents, beta, theta, reset, derivative):  # type: ignore[override]
+        mem = torch.zeros_like(currents[0])
+        spk = torch.zeros_like(currents[0])
+        mems, spikes = torch.empty_like(currents), torch.empty_like(currents)
+        for t in range(len(currents)):
+            if reset == "subtract":
+                mem = beta * mem + currents[t] - theta * spk
+            else:
+                mem = beta * mem * (1 - spk) + currents[t]
+            spk = (mem >= theta).to(currents.dtype)
+            mems[t], spikes[t] = mem, spk
+        ctx.save_for_backward(mems, spikes)
+        ctx.beta, ctx.theta, ctx.reset, ctx.derivative = beta, theta, reset, derivative
+        return spikes
+
+    @staticmethod
+    def backward(ctx, grad_spikes):  # type: ignore[override]
+        mems, spikes = ctx.saved_tensors
+        local = grad_spikes * ctx.derivative(
+            mems - ctx.theta
+        )  # (T, ...): dL/dS[t] sg(U[t] - theta)
+        decay = ctx.beta * (1 - spikes) if ctx.reset == "zero" else None
+        grad = torch.empty_like(local)
+        d_next = torch.zeros_like(local[0])
+        for t in reversed(range(len(local))):
+            d_next = local[t] + d_next * (ctx.beta if decay is None else decay[t])
+            grad[t] = d_next
+        return grad, None, None, None, None
 
 
 class ALIF(LIF):

@@ -265,7 +265,7 @@ def _fit_and_report(args, model, train, test, published=None, **fit_options) -> 
     err.print(training_summary(model, out))
     columns = {"validation": model.val_metrics_}
     if test is not None:
-        columns["test"] = model.evaluate(test)
+        columns["test"] = _evaluate(model, test)
     if args.json:
         print(json.dumps(columns.get("test", model.val_metrics_)))
         return 0
@@ -306,14 +306,31 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         data, scored = _evaluation_images(model, args)
     else:
         data, scored = _evaluation_table(model, args)
-    result = model.evaluate(data)
+    result = _evaluate(model, data)
     if args.json:
         print(json.dumps(result))
         return 0
     _console(stderr=True).print(f"scored {scored}")
+    if "activity" in result:
+        from brainnet.brain.activity import describe
+
+        _console(stderr=True).print(
+            f"spiking activity: {describe(result['activity'])}", highlight=False
+        )
     title = f"brainnet evaluate {args.model}"
     _console().print(metrics_table({getattr(data, "name", "") or args.data: result}, title=title))
     return 0
+
+
+def _evaluate(model, data) -> dict:
+    """The metric suite; for a spiking model also its ``activity`` on the data (brainnet.brain.activity)."""
+    from brainnet.brain.registry import SPIKING_MODELS
+
+    if model.config.model in SPIKING_MODELS:
+        from brainnet.brain.activity import evaluate_with_activity
+
+        return evaluate_with_activity(model, data)
+    return model.evaluate(data)
 
 
 def _evaluation_table(model, args: argparse.Namespace):

@@ -11,6 +11,7 @@ import dataclasses
 import typing
 from typing import Any
 
+from brainnet.brain.registry import ENCODERS, NEURONS, SPIKING_MODELS, SURROGATES
 from brainnet.core.config import POS_WEIGHTS, ImageTrainConfig, TrainConfig
 from brainnet.core.data.labels import LabelSpec
 from brainnet.core.decision.metrics import MONITORS
@@ -27,7 +28,13 @@ CHOICES = {
     "monitor": MONITORS.names,
     "threshold_objective": OBJECTIVES.names,
     "pos_weight": lambda: list(POS_WEIGHTS),
+    "neuron": NEURONS.names,
+    "surrogate": SURROGATES.names,
+    "encoder": ENCODERS.names,
 }
+# the options only spiking models read (brainnet.brain), and the ones they do not read
+SPIKING_OPTIONS = ("time_steps", "neuron", "surrogate", "encoder", "beta", "threshold")
+NOT_FOR_SPIKING = ("activation",)
 
 
 def _int_list(text: str) -> tuple[int, ...]:
@@ -131,10 +138,46 @@ def config_from_args(
         )
     cfg = config.from_dict({**values, **overrides}, source="the training options")
     model_for(cfg.model, DATA[kind])
+    _check_spiking_options(cfg, overrides)
+    _check_hebbian_options(cfg, overrides)
     if kind == "tables":
         engine = getattr(args, "engine", "torch")
         (SCRATCH_ACTIVATIONS if engine == "scratch" else TORCH_ACTIVATIONS).get(cfg.activation)
     return cfg
+
+
+def _check_spiking_options(cfg: Any, given: dict[str, Any]) -> None:
+    """Options a model would ignore are refused, not dropped: the spiking options for ordinary models,
+    --activation for spiking ones; the spiking names are checked against brainnet.brain's registries."""
+    spiking = cfg.model in SPIKING_MODELS
+    ignored = [k for k in (NOT_FOR_SPIKING if spiking else SPIKING_OPTIONS) if k in given]
+    if ignored:
+        flags = ", ".join("--" + k.replace("_", "-") for k in ignored)
+        if spiking:
+            raise UserInputError(
+                f"{flags} do not apply to the spiking model {cfg.model}: its neurons are the "
+                "non-linearity. Drop them (and see --neuron, --beta, --threshold)."
+            )
+        raise UserInputError(
+            f"{flags} apply to the spiking models ({', '.join(SPIKING_MODELS)}), and --model is "
+            f"{cfg.model}. Add --model {SPIKING_MODELS[0]} (tables) or {SPIKING_MODELS[1]} (images), or "
+            "drop them."
+        )
+    if spiking:
+        NEURONS.get(cfg.neuron), SURROGATES.get(cfg.surrogate), ENCODERS.get(cfg.encoder)
+
+
+HEBBIAN_OPTIONS = ("winners", "plastic_epochs", "plastic_lr")
+
+
+def _check_hebbian_options(cfg: Any, given: dict[str, Any]) -> None:
+    """hebbian_net's options are refused for the models that would ignore them."""
+    ignored = [k for k in HEBBIAN_OPTIONS if k in given]
+    if ignored and cfg.model != "hebbian_net":
+        flags = ", ".join("--" + k.replace("_", "-") for k in ignored)
+        raise UserInputError(
+            f"{flags} apply to hebbian_net, and --model is {cfg.model}. Add --model hebbian_net or drop them."
+        )
 
 
 def add_data_options(parser: argparse.ArgumentParser) -> None:

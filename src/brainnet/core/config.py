@@ -88,6 +88,18 @@ class CommonConfig:
     # --- run
     seed: int = _option("random seed of initialisation, splits and shuffling", 0)
     device: str = _option('"auto" (CUDA if present), "cpu", "cuda", "cuda:1", "mps"', "auto")
+    # --- spiking models (snn_mlp, snn_cnn in brainnet.brain); other models do not read these, and the CLI
+    # refuses them there. Names are checked against brainnet.brain's registries (core cannot import them)
+    time_steps: int = _option("spiking models: simulation steps per input (T)", 25)
+    neuron: str = _option("spiking models: the neuron model", "lif")
+    surrogate: str = _option("spiking models: the surrogate gradient of a spike", "fast_sigmoid")
+    encoder: str = _option(
+        "spiking models: how inputs become spikes or currents over T steps", "direct"
+    )
+    beta: float = _option("spiking models: membrane decay per step, in (0, 1)", 0.9)
+    threshold: float = _option(
+        "spiking models: the neurons' firing threshold, > 0 (not a decision threshold)", 1.0
+    )
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         """Give the shared fields named in the subclass's ``kind_defaults`` its defaults: the same field (type,
@@ -137,6 +149,21 @@ class CommonConfig:
             "device",
             self.device,
             "auto, cpu, cuda, cuda:N or mps",
+        )
+        _check(
+            isinstance(self.time_steps, int) and self.time_steps >= 1,
+            "time_steps",
+            self.time_steps,
+            "an integer >= 1 (spiking models; 25 is plenty for tables)",
+        )
+        for name in ("neuron", "surrogate", "encoder"):
+            _check(bool(getattr(self, name).strip()), name, getattr(self, name), f"a {name} name")
+        _check(0 < self.beta < 1, "beta", self.beta, "a membrane decay in (0, 1) such as 0.9")
+        _check(
+            self.threshold > 0,
+            "threshold",
+            self.threshold,
+            "a positive firing threshold such as 1.0",
         )
 
     @classmethod

@@ -68,6 +68,10 @@ class TorchEngine(Engine):
             )
             notes += [f"training images (last epoch): {s}" for s in bad[-1:]]
         result = fit_result(model.cpu().eval(), state)
+        # what a module has to say about its own training (a spiking backbone: its firing), duck-typed
+        notes += [
+            n for m in model.modules() if hasattr(m, "training_notes") for n in m.training_notes()
+        ]
         result.notes = notes
         return result
 

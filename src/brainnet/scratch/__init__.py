@@ -7,6 +7,7 @@ the chain rule layer by layer (``backward`` beside ``forward``); gradient descen
 from brainnet.scratch.callbacks import Callback, EarlyStopping, History, StopTraining
 from brainnet.scratch.gradcheck import GradcheckResult, gradcheck
 from brainnet.scratch.layers import (
+    LIF,
     AvgPool2D,
     BatchNorm,
     Conv2D,
@@ -49,6 +50,7 @@ __all__ = [
     "Flatten",
     "GradcheckResult",
     "LeakyReLU",
+    "LIF",
     "MaxPool2D",
     "Module",
     "Parameter",

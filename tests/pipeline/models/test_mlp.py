@@ -13,6 +13,16 @@ CONTRACT_OPTIONS = {"hebbian_net": {"winners": 4}}
 ONE_LAYER = {"hebbian_net"}
 
 
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Tiny batches gain nothing from intra-op threads; on a busy 2-core machine OpenMP threads waiting for
+    each other made a spiking model's 200 steps take minutes instead of seconds."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def test_the_table_models_include_the_default():
     assert TrainConfig().model in TABLE_MODELS
 

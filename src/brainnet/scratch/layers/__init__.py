@@ -14,6 +14,7 @@ from brainnet.scratch.layers.conv2d import Conv2D
 from brainnet.scratch.layers.dense import Dense
 from brainnet.scratch.layers.dropout import Dropout
 from brainnet.scratch.layers.flatten import Flatten
+from brainnet.scratch.layers.lif import LIF
 from brainnet.scratch.layers.pooling import AvgPool2D, MaxPool2D
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "Dense",
     "Dropout",
     "Flatten",
+    "LIF",
     "LeakyReLU",
     "MaxPool2D",
     "ReLU",
