@@ -57,11 +57,22 @@ def test_oja_recovers_the_first_principal_component(tmp_path):
     assert result["norm"] == pytest.approx(1.0, abs=0.02)
 
 
-def test_spike_raster_of_hebbian_net_on_yeast(tmp_path):
-    options = dict(hidden_sizes=(64,), winners=8, plastic_epochs=1)
-    result = _main("spike_raster")(tmp_path / "raster.png", epochs=2, **options)
+@pytest.mark.parametrize(
+    "model, options",
+    [
+        ("snn_mlp", {"hidden_sizes": (32,)}),
+        ("hebbian_net", {"hidden_sizes": (64,), "winners": 8, "plastic_epochs": 1}),
+    ],
+)
+def test_spike_raster_on_yeast(tmp_path, model, options):
+    result = _main("spike_raster")(
+        tmp_path / "raster.png", model=model, n_train=400, epochs=2, **options
+    )
     assert _is_png(result["picture"])
     spikes = result["spikes"]
-    assert spikes.shape[1:] == (3, 64) and set(np.unique(spikes)) <= {0.0, 1.0}
-    assert (result["units_per_row"] >= 1).all() and (result["units_per_row"] <= 8).all()
+    width = options["hidden_sizes"][0]
+    assert spikes.shape[1:] == (3, width) and set(np.unique(spikes)) <= {0.0, 1.0}
+    assert (result["neurons_per_row"] >= 1).all() and (result["neurons_per_row"] <= width).all()
+    if model == "hebbian_net":  # k-WTA: only the winners fire
+        assert (result["neurons_per_row"] <= options["winners"]).all()
     assert 0 < result["rate"] < 1 and 0 < result["average_precision"] <= 1
