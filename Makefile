@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint format install clean bench bench-images
+.PHONY: demo test lint format install clean bench bench-images bench-hebbian
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "brainnet needs Python >= 3.11; set PYTHON=python3.11")'
@@ -37,6 +37,9 @@ bench: $(STAMP)
 
 bench-images: $(STAMP)
 	$(BIN)/python benchmarks/images.py --quality --markdown runs/bench-images.md
+
+bench-hebbian: $(STAMP)
+	$(BIN)/python benchmarks/hebbian.py --markdown runs/bench-hebbian.md
 
 clean:
 	rm -rf $(VENV) runs build src/*.egg-info .pytest_cache .ruff_cache

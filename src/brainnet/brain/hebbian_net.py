@@ -29,7 +29,7 @@ and the unsupervised rule, per batch (Krotov & Hopfield 2019's competition in He
 
 Glossary: H units (``hidden_sizes``, one width), k winners (``winners``), T steps (``TIME_STEPS``), beta and
 theta the LIF decay and threshold (the ``LIF`` defaults 0.9 and 1), eta the plastic learning rate (``plastic_lr``),
-m = ``ANTI_RANK`` and delta = ``ANTI_STRENGTH`` the anti-Hebbian push of the runner-up that spreads the
+m = ``ANTI_RANK`` and delta = ``ANTI_STRENGTH`` the anti-Hebbian push of the m-th unit that spreads the
 units over the inputs.
 """
 
