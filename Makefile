@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint format install clean bench bench-images bench-predict bench-serve bench-brain
+.PHONY: demo test lint format install clean bench bench-images bench-predict bench-serve bench-brain bench-hebbian
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "brainnet needs Python >= 3.11; set PYTHON=python3.11")'
@@ -44,6 +44,9 @@ bench-predict: $(STAMP)
 
 bench-serve: $(STAMP)
 	$(BIN)/python benchmarks/serve.py --screenshot docs/serve.png --markdown runs/bench-serve.md
+
+bench-hebbian: $(STAMP)
+	$(BIN)/python benchmarks/hebbian.py --markdown runs/bench-hebbian.md
 
 clean:
 	rm -rf $(VENV) runs build src/*.egg-info .pytest_cache .ruff_cache

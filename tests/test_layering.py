@@ -44,10 +44,9 @@ THIRD_PARTY = {
     "scratch": {"numpy", "threadpoolctl"},
     # onnx (and onnxruntime for the parity check at export): pipeline/export.py
     "pipeline": {"torch", "torchvision", "numpy", "safetensors", "onnx", "onnxruntime"},
-    "brain": {
-        "torch",
-        "numpy",
-    },  # spiking neurons, encoders, plasticity and models on the pipeline's contracts
+    # spiking neurons, encoders and models on the pipeline's contracts; numpy: the plasticity rules run on
+    # NumPy arrays as well as tensors (brain/plasticity.py), hebbian_net reads the engine's arrays
+    "brain": {"torch", "numpy"},
     "reporting": {"numpy", "matplotlib"},  # matplotlib only inside the functions that draw
     "tune": {"optuna", "yaml", "rich"},  # optuna imported inside the functions that run a study
     # the HTTP server: FastAPI on Starlette, run by uvicorn; anyio for worker threads and limits

@@ -66,5 +66,6 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'brainnet' has no attribute {name!r}")
 
 
-# the spiking models join the one model registry (brain/registry.py imports no torch)
+# the spiking models and hebbian_net join the one model registry (neither module imports torch)
 import_module("brainnet.brain.registry")
+import_module("brainnet.brain.plastic_registry")

@@ -141,6 +141,7 @@ def config_from_args(
     cfg = config.from_dict({**values, **overrides}, source="the training options")
     model_for(cfg.model, DATA[kind])
     _check_spiking_options(cfg, overrides)
+    _check_hebbian_options(cfg, overrides)
     if kind == "tables":
         engine = getattr(args, "engine", "torch")
         (SCRATCH_ACTIVATIONS if engine == "scratch" else TORCH_ACTIVATIONS).get(cfg.activation)
@@ -166,6 +167,19 @@ def _check_spiking_options(cfg: Any, given: dict[str, Any]) -> None:
         )
     if spiking:
         NEURONS.get(cfg.neuron), SURROGATES.get(cfg.surrogate), ENCODERS.get(cfg.encoder)
+
+
+HEBBIAN_OPTIONS = ("winners", "plastic_epochs", "plastic_lr")
+
+
+def _check_hebbian_options(cfg: Any, given: dict[str, Any]) -> None:
+    """hebbian_net's options are refused for the models that would ignore them."""
+    ignored = [k for k in HEBBIAN_OPTIONS if k in given]
+    if ignored and cfg.model != "hebbian_net":
+        flags = ", ".join("--" + k.replace("_", "-") for k in ignored)
+        raise UserInputError(
+            f"{flags} apply to hebbian_net, and --model is {cfg.model}. Add --model hebbian_net or drop them."
+        )
 
 
 def add_data_options(parser: argparse.ArgumentParser) -> None:

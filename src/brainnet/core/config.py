@@ -256,6 +256,14 @@ class TrainConfig(CommonConfig):
     activation: str = _option("non-linearity of the hidden layers", "relu")
     # --- data
     impute: bool = _option("fill missing features with training medians; False rejects them", True)
+    # --- hebbian_net (brainnet.brain): its unsupervised feature layer; other models do not read these
+    winners: int = _option(
+        "hebbian_net: units active per input (k-winners-take-all), fewer than the layer's width", 80
+    )
+    plastic_epochs: int = _option(
+        "hebbian_net: passes of the label-free Hebbian rule over the training inputs", 5
+    )
+    plastic_lr: float = _option("hebbian_net: the Hebbian rule's learning rate, annealed to 0", 0.5)
 
     def validate(self) -> None:
         _check(
@@ -272,6 +280,9 @@ class TrainConfig(CommonConfig):
             "a probability in [0, 1)",
         )
         _check(bool(self.activation.strip()), "activation", self.activation, "an activation name")
+        _check(self.winners >= 1, "winners", self.winners, "an integer >= 1")
+        _check(self.plastic_epochs >= 1, "plastic_epochs", self.plastic_epochs, "an integer >= 1")
+        _check(self.plastic_lr > 0, "plastic_lr", self.plastic_lr, "a positive rate such as 0.5")
         super().validate()
 
 

@@ -58,6 +58,11 @@ class TorchEngine(Engine):
         notes = [str(model.pretrained_report)] if getattr(model, "pretrained_report", None) else []
         if not ctx.is_rank0:  # rank 0 alone shows progress and writes checkpoints
             verbose, save = False, None
+        unsupervised = getattr(model, "fit_unsupervised", None)
+        if (
+            unsupervised is not None
+        ):  # a plastic layer learns from the training inputs, never their labels
+            notes += unsupervised(train.X, seed=seed, verbose=verbose)
         Y_tr = recipe.labels(train)
         if recipe.kind == "table":
             generator = torch.Generator().manual_seed(seed)
