@@ -346,7 +346,10 @@ class DistributedTrainer(Trainer):
         rows = np.asarray(ctx.rows(len(X_val)), dtype=np.int64)
 
         def validation() -> tuple[torch.Tensor, np.ndarray]:
-            logits = predict_logits(self.model, X_val[rows], self.device)  # (m, L) on the CPU
+            if len(rows):
+                logits = predict_logits(self.model, X_val[rows], self.device)  # (m, L) on the CPU
+            else:  # fewer validation rows than processes
+                logits = torch.zeros((0, Y_val.shape[1]))
             return ctx.gather(logits, rows)[0], Y_val
 
         return self.run(batches, validation)
