@@ -360,8 +360,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=16)
-    parser.add_argument("--table-model", type=Path)
-    parser.add_argument("--image-model", type=Path)
+    parser.add_argument("--table-model", type=Path, help="serve this model instead of training one")
+    parser.add_argument("--image-model", type=Path, help="serve this model instead of training one")
+    parser.add_argument(
+        "--models-dir",
+        type=Path,
+        help="train the models into this folder once; later runs reuse them",
+    )
     parser.add_argument("--quick", action="store_true", help="1 table network, 200 requests")
     parser.add_argument("--screenshot", type=Path, help="save the page with two uploads here")
     parser.add_argument("--markdown", type=Path, help="also write the tables as markdown")
@@ -391,9 +396,12 @@ def main() -> None:
         console.print(line)
     tmp = tempfile.TemporaryDirectory()
     table_dir, image_dir = args.table_model, args.image_model
+    folder = args.models_dir or Path(tmp.name)
+    if args.models_dir and (folder / "yeast").is_dir() and (folder / "shapes").is_dir():
+        table_dir, image_dir = table_dir or folder / "yeast", image_dir or folder / "shapes"
     if table_dir is None or image_dir is None:
         start = time.perf_counter()
-        trained = train_models(Path(tmp.name), args.quick)
+        trained = train_models(folder, args.quick)
         table_dir, image_dir = table_dir or trained[0], image_dir or trained[1]
         console.print(f"trained the models in {time.perf_counter() - start:.0f} s")
 
