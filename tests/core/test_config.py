@@ -67,7 +67,7 @@ def test_defaults_are_the_tested_ones(config, expected):
 
 def test_shared_fields_are_declared_once_with_one_help():
     shared = [f.name for f in dataclasses.fields(CommonConfig)]
-    assert "model" in shared and "n_models" in shared and len(shared) == 16
+    assert "model" in shared and "n_models" in shared and len(shared) == 17
     table = {f.name: f for f in dataclasses.fields(TrainConfig)}
     image = {f.name: f for f in dataclasses.fields(ImageTrainConfig)}
     assert set(table) & set(image) == set(shared)
