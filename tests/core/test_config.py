@@ -42,6 +42,9 @@ TABLE_DEFAULTS = {
     "batch_norm": True,
     "activation": "relu",
     "impute": True,
+    "winners": 80,
+    "plastic_epochs": 5,
+    "plastic_lr": 0.5,
 }
 IMAGE_DEFAULTS = {
     **{k: TABLE_DEFAULTS[k] for k in (f.name for f in dataclasses.fields(CommonConfig))},

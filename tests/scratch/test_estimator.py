@@ -41,8 +41,11 @@ def test_matches_the_torch_engine_on_the_same_problem(toy_data):
     assert abs(scratch["micro_f1"] - torch["micro_f1"]) < 0.08
 
 
-def test_ends_on_the_best_epoch_with_its_batchnorm_statistics(fitted):
-    """The restored network scores exactly what the best epoch scored on the validation rows."""
+def test_ends_on_the_best_epoch_with_its_batchnorm_statistics(toy_data):
+    """The restored network scores exactly what the best epoch scored on the validation rows (without
+    calibration, which moves the ranking across labels that average precision reads)."""
+    X, Y = toy_data
+    fitted = ScratchMultiLabelMLP(**FAST, seed=1, calibration="none").fit(X[:250], Y[:250])
     best = fitted.training_[0]
     assert best["best_epoch"] <= best["epochs_run"]
     assert fitted.val_metrics_["average_precision"] == pytest.approx(
