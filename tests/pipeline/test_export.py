@@ -88,8 +88,9 @@ def test_table_ensemble_parity_and_checker(table_model):
 @pytest.mark.parametrize("name", IMAGE_MODELS)
 def test_every_registered_image_model_exports_with_parity(name):
     est = random_image_model(name)
-    blob, record = export_onnx(est)
-    onnx.checker.check_model(onnx.load_from_string(blob), full_check=True)
+    blob, record = export_onnx(
+        est
+    )  # runs onnx.checker.check_model(full_check=True), raising on failure
     assert record["input_shape"] == ["batch", SIZE, SIZE, 3] and record["input_dtype"] == "uint8"
     images = colour_images(N_INPUTS, seed=2, size=SIZE)
     want = est.predict_proba(images)
