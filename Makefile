@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint format install clean bench bench-images bench-hebbian
+.PHONY: demo test lint format install clean bench bench-images bench-brain bench-hebbian
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "brainnet needs Python >= 3.11; set PYTHON=python3.11")'
@@ -43,3 +43,6 @@ bench-hebbian: $(STAMP)
 
 clean:
 	rm -rf $(VENV) runs build src/*.egg-info .pytest_cache .ruff_cache
+
+bench-brain: $(STAMP)
+	$(BIN)/python benchmarks/brain.py --markdown runs/bench-brain.md --json runs/bench-brain.json

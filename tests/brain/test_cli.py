@@ -76,3 +76,37 @@ def test_train_and_evaluate_a_spiking_model(csv_files, tmp_path, capsys):
     assert activity["ann_macs_per_example"] == 5 * 16 + 16 * 3
     saved = json.loads((out / "brainnet.json").read_text())["config"]
     assert (saved["neuron"], saved["encoder"], saved["time_steps"]) == ("alif", "rate", 6)
+
+
+def test_snn_cnn_trains_on_images_and_evaluates_with_activity(tmp_path, capsys):
+    from PIL import Image
+
+    from tests.cli.test_images import _image
+
+    rng = np.random.default_rng(0)
+    (tmp_path / "img").mkdir()
+    rows = ["path,tags,split"]
+    for i in range(30):
+        red, blue = bool(i % 2), bool(i % 3 == 0) or not i % 2
+        Image.fromarray(_image(rng, red, blue)).save(tmp_path / "img" / f"{i}.png")
+        tags = ";".join(n for n, on in (("red", red), ("blue", blue)) if on)
+        rows.append(f"img/{i}.png,{tags},{'train' if i < 20 else ('val' if i < 25 else 'test')}")
+    (tmp_path / "manifest.csv").write_text("\n".join(rows) + "\n")
+    out = tmp_path / "m"
+    argv = ["train", str(tmp_path / "manifest.csv"), "--out", str(out), "--model", "snn_cnn"]
+    argv += [
+        "--image-size",
+        "16",
+        "--epochs",
+        "2",
+        "--batch-size",
+        "8",
+        "--time-steps",
+        "3",
+        "--quiet",
+    ]
+    assert main(argv) == 0
+    capsys.readouterr()
+    assert main(["evaluate", str(out), str(tmp_path / "manifest.csv"), "--json"]) == 0
+    activity = json.loads(capsys.readouterr().out)["activity"]
+    assert list(activity["firing_rate"]) == ["conv1", "conv2", "dense"]

@@ -29,6 +29,12 @@ TABLE_DEFAULTS = {
     "at_least_one": None,
     "seed": 0,
     "device": "auto",
+    "time_steps": 25,
+    "neuron": "lif",
+    "surrogate": "fast_sigmoid",
+    "encoder": "direct",
+    "beta": 0.9,
+    "threshold": 1.0,
     "hidden_sizes": [512],
     "dropout": 0.5,
     "input_dropout": 0.1,
@@ -44,6 +50,7 @@ IMAGE_DEFAULTS = {
     "batch_size": 32,
     "weight_decay": 0.0,
     "patience": 5,
+    "time_steps": 8,
     "image_size": 150,
     "pretrained": None,
     "freeze_backbone": False,
@@ -66,7 +73,7 @@ def test_defaults_are_the_tested_ones(config, expected):
 
 def test_shared_fields_are_declared_once_with_one_help():
     shared = [f.name for f in dataclasses.fields(CommonConfig)]
-    assert "model" in shared and "n_models" in shared and len(shared) == 16
+    assert "model" in shared and "n_models" in shared and len(shared) == 22  # 6 spiking options
     table = {f.name: f for f in dataclasses.fields(TrainConfig)}
     image = {f.name: f for f in dataclasses.fields(ImageTrainConfig)}
     assert set(table) & set(image) == set(shared)

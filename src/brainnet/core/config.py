@@ -44,7 +44,7 @@ def _option(help: str, default: Any = dataclasses.MISSING) -> Any:
 
 @dataclass(frozen=True)
 class CommonConfig:
-    """The options tables and images share, declared once; a kind sets the first six in ``kind_defaults``.
+    """The options tables and images share, declared once; a kind sets the first seven in ``kind_defaults``.
 
     Not for direct use: ``TrainConfig`` and ``ImageTrainConfig`` are the configs.
     """
@@ -62,6 +62,7 @@ class CommonConfig:
     batch_size: int = _option("training examples per optimisation step")
     weight_decay: float = _option("AdamW's decoupled weight decay (0: plain Adam)")
     patience: int = _option("epochs without improvement before stopping; best weights are restored")
+    time_steps: int = _option("spiking models (snn_mlp, snn_cnn): simulation steps per input (T)")
     # --- optimisation: AdamW on BCEWithLogits
     lr: float = _option("AdamW's learning rate", 1e-3)
     pos_weight: str = _option(
@@ -90,8 +91,9 @@ class CommonConfig:
     device: str = _option('"auto" (CUDA if present), "cpu", "cuda", "cuda:1", "mps"', "auto")
     # --- spiking models (snn_mlp, snn_cnn in brainnet.brain); other models do not read these, and the CLI
     # refuses them there. Names are checked against brainnet.brain's registries (core cannot import them)
-    time_steps: int = _option("spiking models: simulation steps per input (T)", 25)
-    neuron: str = _option("spiking models: the neuron model", "lif")
+    neuron: str = _option(
+        "spiking models: which neuron, leaky integrate-and-fire or adaptive", "lif"
+    )
     surrogate: str = _option("spiking models: the surrogate gradient of a spike", "fast_sigmoid")
     encoder: str = _option(
         "spiking models: how inputs become spikes or currents over T steps", "direct"
@@ -233,6 +235,7 @@ class TrainConfig(CommonConfig):
         "batch_size": 64,
         "weight_decay": 1e-2,
         "patience": 20,
+        "time_steps": 25,
     }
 
     # --- model: an MLP from features to one logit per label
@@ -286,6 +289,7 @@ class ImageTrainConfig(CommonConfig):
         "batch_size": 32,
         "weight_decay": 0.0,
         "patience": 5,
+        "time_steps": 8,  # every conv layer runs T times: the CPU budget, not validation, set this one
     }
 
     # --- model: a registered image network from pixels to one logit per label
