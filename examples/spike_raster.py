@@ -42,6 +42,7 @@ def main(
     model: str = "snn_mlp",
     n_rows: int = 3,
     n_train: int | None = None,
+    shown: int = 60,
     epochs: int = 60,
     seed: int = 0,
     **options: object,
@@ -69,7 +70,6 @@ def main(
     x = estimator.recipe_.encode(first).X  # (n_rows, d) standardised like the training rows
     spikes = hidden_spikes(estimator.models_[0], x)  # (T, B, H)
     T, _, H = spikes.shape
-    active = np.flatnonzero(spikes.sum(axis=(0, 1)))  # neurons that fired for any of the rows
     per_row = (spikes.sum(axis=0) > 0).sum(axis=1)  # (B,) neurons that fired per row
     rate = float(spikes.mean())
     print(f"{model} on yeast: test average precision {ap:.3f}")
@@ -77,14 +77,15 @@ def main(
     print(f"mean firing rate over all neurons and steps: {rate:.4f} spikes/step")
 
     fig, axes = plt.subplots(1, n_rows, figsize=(2.3 * n_rows + 0.6, 3.4), sharey=True)
-    position = {u: i for i, u in enumerate(active)}
+    shown = min(shown, H)  # neurons 0 .. shown-1: a readable sample, silent ones included
     for b, ax in enumerate(np.atleast_1d(axes)):
-        t, u = np.nonzero(spikes[:, b, :])
-        ax.scatter(t, [position[v] for v in u], s=3, marker="|", color="black")
+        t, u = np.nonzero(spikes[:, b, :shown])
+        ax.scatter(t, u, s=6, marker="|", color="black")
         ax.set_xlim(-0.5, T - 0.5)
+        ax.set_ylim(-0.5, shown - 0.5)
         ax.set_xlabel("time step")
-        ax.set_title(f"test row {b}: {per_row[b]} neurons", fontsize=8)
-    np.atleast_1d(axes)[0].set_ylabel(f"hidden neuron ({len(active)} of {H} that fired)")
+        ax.set_title(f"test row {b}: {per_row[b]} of {H} fire", fontsize=8)
+    np.atleast_1d(axes)[0].set_ylabel(f"hidden neuron (the first {shown})")
     fig.suptitle(f"{model} on yeast (test AP {ap:.3f}): hidden-layer spike raster", fontsize=9)
     fig.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -41,7 +41,7 @@ def test_model_for_checks_the_data_kind():
     assert model_for("mlp", "table").name == "mlp"
     with pytest.raises(
         UserInputError,
-        match=r"model 'resnet18' reads images, and this data is table; choose one of mlp, snn_mlp\.",
+        match=r"model 'resnet18' reads images, and this data is table; choose one of hebbian_net, mlp, snn_mlp\.",
     ):
         model_for("resnet18", "table")
     with pytest.raises(UserInputError, match=r"model 'mlp' reads table.*choose one of .*seed_cnn"):
