@@ -32,8 +32,21 @@ def test_calibration_lowers_log_loss_and_ece_on_held_out_rows(method):
         assert (cal.b == 0).all()
     # the decision of 'auto' is made on rows it was not fitted on, and kept in the report
     if method == "auto":
-        losses = cal.report["out_of_fold_log_loss"]
-        assert losses[cal.method] < losses["none"]
+        losses, eces = cal.report["out_of_fold_log_loss"], cal.report["out_of_fold_ece_micro"]
+        assert losses[cal.method] < losses["none"] and eces[cal.method] < eces["none"]
+
+
+def test_auto_refuses_a_log_loss_gain_that_makes_probabilities_less_calibrated(monkeypatch):
+    """Scene's case: temperature scaling lowered out-of-fold log-loss by 0.0003 and raised ECE; 'auto' keeps none
+    then, and takes the calibration that lowers both when there is one."""
+    from brainnet.core.decision import calibration as module
+
+    Y, P = _overconfident()
+    scores = {"none": (0.2160, 0.0102), "temperature": (0.2157, 0.0110), "platt": (0.2158, 0.0105)}
+    monkeypatch.setattr(module, "_out_of_fold_scores", lambda Y, P, m, seed: scores[m])
+    assert fit_calibration(Y, P, "auto").method == "none"
+    scores["platt"] = (0.2159, 0.0090)
+    assert fit_calibration(Y, P, "auto").method == "platt"
 
 
 def test_platt_fixes_a_bias_temperature_cannot():
