@@ -14,6 +14,7 @@ import torch
 
 import brainnet
 from brainnet.core.config import ImageTrainConfig
+from brainnet.core.decision.calibration import Calibration
 from brainnet.core.errors import ModelFormatError, UserInputError
 from brainnet.core.model_dir import ONNX_FILE, add_onnx
 from brainnet.core.onnx_engine import choose_runtime
@@ -57,6 +58,7 @@ def random_image_model(name: str) -> MultiLabelImageClassifier:
     recipe = ImageRecipe()
     recipe.image_size, recipe.mean, recipe.std = SIZE, (0.45, 0.5, 0.4), (0.22, 0.25, 0.3)
     est.recipe_, est.label_names_ = recipe, ["a", "b", "c"]
+    est.calibration_ = Calibration.identity(3)
     est.models_ = [build_network(ImageTrainConfig(model=name, image_size=SIZE), recipe, 3)]
     return est
 

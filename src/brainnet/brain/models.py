@@ -97,6 +97,8 @@ class SpikingNetwork(nn.Module):
         return [self.activity, self._train_activity] if self.training else [self.activity]
 
     def record(self, method: str, *args: Any) -> None:
+        if _exporting():  # activity counts are Python numbers: nothing to trace into an ONNX graph
+            return
         for activity in self.recorders():
             getattr(activity, method)(*args)
 
@@ -117,9 +119,12 @@ class SpikingNetwork(nn.Module):
         T, B = inputs.shape[:2]
         if not spiking:  # direct current: constant in time
             out = layer(inputs[0])  # (B, ...)
-            self.record("dense", name, _macs(layer, out))
+            if not _exporting():
+                self.record("dense", name, _macs(layer, out))
             return out.unsqueeze(0).expand(T, *out.shape)
         out = layer(inputs.flatten(0, 1))  # (T * B, ...)
+        if _exporting():
+            return out.view(T, B, *out.shape[1:])
         macs = _macs(layer, out[:B])
         fan_out = macs // max(inputs[0][0].numel(), 1)
         self.record("synapses", name, inputs, fan_out, ann_macs or macs)
@@ -155,6 +160,8 @@ class SpikingNetwork(nn.Module):
         return spikes * self.dropout(torch.ones_like(spikes[0]))  # mask (B, ...) broadcast over T
 
     def count_examples(self, x: torch.Tensor) -> None:
+        if _exporting():
+            return
         for activity in self.recorders():
             activity.examples += x.shape[0]
 
@@ -305,6 +312,11 @@ class SpikingCNNBackbone(SpikingNetwork):
             spiking = True
         currents = self.synaptic("dense", self.fc, h.flatten(2), True)  # (T, B, hidden)
         return self.read_out(self.drop(self.spiking_layer("dense", self.neurons[2], currents)))
+
+
+def _exporting() -> bool:
+    """True while torch traces the model (the ONNX exporter)."""
+    return torch.jit.is_tracing() or torch.onnx.is_in_onnx_export()
 
 
 def _per_step(layer: nn.Module, x: torch.Tensor) -> torch.Tensor:

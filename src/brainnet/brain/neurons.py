@@ -140,10 +140,24 @@ class LIF(nn.Module):
         With a fixed decay and threshold (the default) the whole sequence runs as one autograd node,
         ``LIFSequence`` (the same numbers, a fraction of the bookkeeping); learnable ones use ``step``.
         """
+        if torch.jit.is_tracing() or torch.onnx.is_in_onnx_export():
+            return self._traceable(currents)
         if type(self) is LIF and not any(p.requires_grad for p in self.parameters()):
             derivative = self.spike_fn.derivative
             return LIFSequence.apply(currents, self.beta, self.threshold, self.reset, derivative)
         return self.run_steps(currents)
+
+    def _traceable(self, currents: torch.Tensor) -> torch.Tensor:
+        """``forward`` in plain tensor operations (no autograd.Function), for the ONNX exporter: the same
+        equations, unrolled over the fixed T, with the Heaviside step as a comparison."""
+        state, out = self.init_state(currents[0]), []
+        for t in range(currents.shape[0]):
+            theta = self.threshold
+            mem = self._integrate(currents[t], state, theta)
+            spk = (mem - theta >= 0).to(currents.dtype)
+            state = LIFState(mem=mem, spk=spk)
+            out.append(spk)
+        return torch.stack(out)
 
     def run_steps(self, currents: torch.Tensor) -> torch.Tensor:
         """``forward`` by ``step``, one autograd node per operation and step."""

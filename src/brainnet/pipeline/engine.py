@@ -128,7 +128,12 @@ class TorchEngine(Engine):
             batches_per_epoch=len(loader),
             trainer_class=ctx.trainer_class,
         )
-        trainer.generators = [loader.sampler.generator, loader.generator]  # saved for a resume
+        # saved for a resume; a DistributedSeededSampler has none: set_epoch re-derives its draws from the seed
+        trainer.generators = [
+            g
+            for g in (getattr(loader.sampler, "generator", None), loader.generator)
+            if g is not None
+        ]
         summaries: list[str] = []
 
         def batches() -> Iterator[tuple[Any, Any]]:

@@ -142,9 +142,7 @@ def _open_study(storage: str | None, name: str, direction: str, pruner: Any, rec
     backend: Any = storage
     if storage is not None:
         try:
-            backend = optuna.storages.RDBStorage(
-                storage, heartbeat_interval=HEARTBEAT_S, grace_period=GRACE_S
-            )
+            backend = _rdb_storage(optuna, storage)
         except Exception as e:  # a bad URL, a missing driver, a server that does not answer
             raise UserInputError(
                 f"cannot open the study storage {_shown_url(storage)!r}: {type(e).__name__}: {e}"
@@ -164,6 +162,21 @@ def _open_study(storage: str | None, name: str, direction: str, pruner: Any, rec
             "Use another --study-name (or --out), or the same settings to continue it."
         )
     return study
+
+
+def _rdb_storage(optuna: Any, url: str, attempts: int = 5) -> Any:
+    """Optuna's RDBStorage at ``url``. Processes that open a new database at the same moment race to create its
+    tables ("table ... already exists" in the loser); the loser tries again, and then finds them."""
+    for attempt in range(attempts):
+        try:
+            return optuna.storages.RDBStorage(
+                url, heartbeat_interval=HEARTBEAT_S, grace_period=GRACE_S
+            )
+        except Exception as e:
+            if "already exists" not in str(e) or attempt == attempts - 1:
+                raise
+            time.sleep(0.2 * (attempt + 1))
+    raise AssertionError("unreachable")
 
 
 def tune(
