@@ -88,9 +88,13 @@ def add_config_options(parser: argparse.ArgumentParser) -> None:
         for f in dataclasses.fields(config):
             declared.setdefault(f.name, f)
             kinds_of.setdefault(f.name, []).append(kind)
+    hints = {kind: typing.get_type_hints(config) for kind, config in CONFIGS.items()}
+    instances = {
+        kind: config() for kind, config in CONFIGS.items()
+    }  # one each: defaults are checked
     for name, kinds in kinds_of.items():
-        hint = typing.get_type_hints(CONFIGS[kinds[0]])[name]
-        defaults = {k: _shown(getattr(CONFIGS[k](), name), hint) for k in kinds}
+        hint = hints[kinds[0]][name]
+        defaults = {k: _shown(getattr(instances[k], name), hint) for k in kinds}
         if len(set(defaults.values())) == 1:
             shown = f"default: {defaults[kinds[0]]}"
         else:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
 import types
 import typing
 from dataclasses import dataclass, field, fields
@@ -199,7 +200,7 @@ class CommonConfig:
             raise UserInputError(
                 f"unknown option(s) in {source}: {', '.join(hints)}. Valid options: {', '.join(names)}."
             )
-        hints = typing.get_type_hints(cls)
+        hints = type_hints(cls)
         coerced = {k: _coerce(k, v, hints[k], source) for k, v in values.items()}
         return cls(**coerced)
 
@@ -369,8 +370,14 @@ def _coerce(name: str, value: Any, hint: Any, source: str) -> Any:
     return value
 
 
+@functools.cache
+def type_hints(cls: type) -> dict[str, Any]:
+    """``typing.get_type_hints`` of a config class, resolved once (every config checks its types)."""
+    return typing.get_type_hints(cls)
+
+
 def _check_types(cfg: CommonConfig) -> None:
-    hints = typing.get_type_hints(type(cfg))
+    hints = type_hints(type(cfg))
     for f in fields(cfg):
         value = getattr(cfg, f.name)
         hint = hints[f.name]
