@@ -1,34 +1,16 @@
 """The web page in headless Chromium (Debian's, never downloaded): upload an image or paste a row and see one
 bar per label, its width the probability, with the label's threshold marked."""
 
-import shutil
-
 import pytest
 
+from tests.browser import chromium
 from tests.serve.conftest import LiveServer
-
-CHROMIUM = shutil.which("chromium")
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)"
-)
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 @pytest.fixture(scope="module")
 def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    with chromium() as browser:  # skips without Debian's chromium (.ci/run installs it)
         yield browser
-        browser.close()
 
 
 @pytest.fixture
