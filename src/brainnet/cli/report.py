@@ -24,8 +24,8 @@ _LABELS = {
     "average_precision": "average precision (ranking)",
     "macro_auc": "macro ROC-AUC",
     "mean_average_precision": "mean average precision (labels)",
-    "ece_micro": "calibration error (ECE, all cells)",
-    "ece_macro": "calibration error (ECE, label mean)",
+    "ece_micro": "calibration error ECE (cells)",
+    "ece_macro": "calibration error ECE (labels)",
 }
 
 
