@@ -195,3 +195,30 @@ def test_cli_mistakes_exit_2_with_a_message(table, tmp_path, capsys, extra, mess
     assert main(argv) == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path / "m").exists()
+
+
+@pytest.mark.filterwarnings("ignore")  # optuna's heartbeat API is marked experimental
+def test_a_trial_killed_before_its_first_heartbeat_goes_stale_once_adopted(tmp_path):
+    """A process killed between ``ask`` and its first heartbeat leaves a RUNNING trial with no heartbeat, which
+    ``fail_stale_trials`` never fails: a rerun waiting for the count hung on it. Adopted (one beat recorded), it
+    goes stale after the grace period and is failed, so the waiting process can finish the count."""
+    import time
+
+    import optuna
+
+    from brainnet.tune.study import _adopt_running_trials
+
+    storage = optuna.storages.RDBStorage(
+        f"sqlite:///{tmp_path / 's.db'}", heartbeat_interval=1, grace_period=1
+    )
+    study = optuna.create_study(storage=storage, study_name="s")
+    study.ask()  # the killed process's trial: no heartbeat was ever recorded
+    time.sleep(1.5)
+    optuna.storages.fail_stale_trials(study)
+    assert study.trials[0].state == optuna.trial.TrialState.RUNNING  # without adoption: forever
+    adopted: set[int] = set()
+    _adopt_running_trials(study, adopted)
+    _adopt_running_trials(study, adopted)  # once per trial: a second call must not keep it alive
+    time.sleep(1.5)
+    optuna.storages.fail_stale_trials(study)
+    assert study.trials[0].state == optuna.trial.TrialState.FAIL

@@ -164,6 +164,19 @@ def _open_study(storage: str | None, name: str, direction: str, pruner: Any, rec
     return study
 
 
+def _adopt_running_trials(study: Any, adopted: set[int]) -> None:
+    """Record one heartbeat for each running trial not seen before. A process killed between starting a trial
+    and its first heartbeat leaves a trial that ``fail_stale_trials`` never fails (it has no heartbeat to go
+    stale), and a waiting process would wait for it forever; given one beat, it goes stale after ``GRACE_S``. A
+    live trial's own heartbeat thread overwrites the beat, so this never fails a live trial."""
+    import optuna
+
+    for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
+        if trial._trial_id not in adopted:
+            study._storage.record_heartbeat(trial._trial_id)
+            adopted.add(trial._trial_id)
+
+
 def _rdb_storage(optuna: Any, url: str, attempts: int = 5) -> Any:
     """Optuna's RDBStorage at ``url``. Processes that open a new database at the same moment race to create its
     tables ("table ... already exists" in the loser); the loser tries again, and then finds them."""
@@ -285,6 +298,7 @@ def tune(
 
     start = time.monotonic()
     progress = _Progress(trials, metric, verbose)
+    adopted: set[int] = set()
     try:
         while True:
             if storage is not None:  # trials of killed processes: failed, not counted
@@ -297,6 +311,8 @@ def tune(
             if timeout is not None and time.monotonic() - start >= timeout:
                 break
             if done + counts["running"] >= trials:  # the rest is running elsewhere: wait for it
+                if storage is not None:
+                    _adopt_running_trials(study, adopted)
                 time.sleep(1.0)
                 continue
             study.sampler = optuna.samplers.TPESampler(seed=base.seed + len(study.trials))
