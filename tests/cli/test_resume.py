@@ -218,3 +218,21 @@ def test_resume_errors_name_what_differs(table, tmp_path, monkeypatch, capsys):
         assert message in err and "Traceback" not in err, err
     assert main([*args, "--resume"]) == 0  # every member had finished: straight to the thresholds
     assert _sha(out) == finished
+
+
+def test_a_finished_run_removes_what_a_kill_mid_replace_left(tmp_path):
+    """A kill inside ``atomic_directory`` may leave ``.NAME.*.old`` empty (after mkdtemp, before the rename; CI
+    once hit it) or with ``replaced`` half removed; the finished run removes both and nothing else."""
+    from brainnet.cli.main import _remove_checkpoint
+
+    checkpoint = tmp_path / "m.checkpoint"
+    empty = tmp_path / ".m.checkpoint.aaaa.old"
+    empty.mkdir()
+    half = tmp_path / ".m.checkpoint.bbbb.old" / "replaced"
+    half.mkdir(parents=True)
+    (half / "model.safetensors").write_bytes(b"\0")  # brainnet.json already gone
+    theirs = tmp_path / ".m.checkpoint.cccc.old"
+    theirs.mkdir()
+    (theirs / "notes.txt").write_text("not ours")
+    _remove_checkpoint(checkpoint)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [theirs.name]

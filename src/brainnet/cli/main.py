@@ -416,8 +416,11 @@ def _remove_checkpoint(path: Path) -> None:
     if is_model_dir(path):
         shutil.rmtree(path, ignore_errors=True)
     # what a kill in the middle of replacing the checkpoint left beside it (core/files.py::atomic_directory)
+    # A kill may come after the ``.old`` directory was made but before the checkpoint moved into it (it is
+    # empty), or while it was being removed (``replaced`` is half gone): anything holding no more than
+    # ``replaced`` is ours.
     for left in path.parent.glob(f".{path.name}.*.old"):
-        if is_model_dir(left / "replaced"):
+        if left.is_dir() and {p.name for p in left.iterdir()} <= {"replaced"}:
             shutil.rmtree(left, ignore_errors=True)
     for left in path.parent.glob(f".{path.name}.*.tmp"):
         shutil.rmtree(left, ignore_errors=True)
