@@ -39,6 +39,9 @@ THIRD_PARTY = {
         "iterstrat",
         "rich",
         "onnxruntime",
+        # core/baselines.py: gradient boosting fits labels on joblib threads, each on one OpenMP thread
+        "joblib",
+        "threadpoolctl",
     },
     # threadpoolctl: scratch/estimator.py trains in a one-BLAS-thread block (threadpool_limits)
     "scratch": {"numpy", "threadpoolctl"},

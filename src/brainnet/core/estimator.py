@@ -28,8 +28,9 @@ import numpy as np
 
 from brainnet.core.config import TrainConfig
 from brainnet.core.decision import metrics
-from brainnet.core.decision.calibration import Calibration, fit_calibration
-from brainnet.core.decision.thresholds import ThresholdResult, apply_thresholds, tune_thresholds
+from brainnet.core.decision.calibration import Calibration
+from brainnet.core.decision.layer import DecisionLayer
+from brainnet.core.decision.thresholds import ThresholdResult, apply_thresholds
 from brainnet.core.errors import ModelFormatError, UserInputError
 from brainnet.core.model_dir import load_model_dir, read_model_meta, save_model_dir
 from brainnet.core.params import ConfigParams
@@ -337,20 +338,10 @@ class MultiLabelEstimator(ConfigParams):
         ``at_least_one`` unset: on when every training example has a label (an empty prediction is then never
         right).
         """
-        at_least_one = cfg.at_least_one
-        self.at_least_one_ = (
-            bool(Y_train.sum(axis=1).min() > 0) if at_least_one is None else at_least_one
-        )
-        self.calibration_ = fit_calibration(Y_val, P_val, cfg.calibration, seed=cfg.seed)
+        layer = DecisionLayer.fit(cfg, Y_train, Y_val, P_val)  # the rule the baselines share
+        self.at_least_one_, self.calibration_ = layer.at_least_one, layer.calibration
+        self.thresholds_ = layer.thresholds
         P_val = self.calibration_.apply(P_val)
-        self.thresholds_ = tune_thresholds(
-            Y_val,
-            P_val,
-            cfg.threshold_objective,
-            min_positives=cfg.min_positives,
-            shrinkage=cfg.threshold_shrinkage,
-            at_least_one=self.at_least_one_,
-        )
         self.val_metrics_ = metrics.evaluate(Y_val, P_val, self.decide(P_val))
 
     # ------------------------------------------------------------------ predict
@@ -481,6 +472,8 @@ class MultiLabelEstimator(ConfigParams):
             meta["checkpoint"] = checkpoint
         if getattr(self, "tune_", None):  # the study that chose these settings (brainnet.tune)
             meta["tune"] = self.tune_
+        if getattr(self, "baselines_", None):  # brainnet train --baselines (core/baselines.py)
+            meta["baselines"] = self.baselines_
         return meta
 
     @classmethod
@@ -522,6 +515,8 @@ class MultiLabelEstimator(ConfigParams):
             est.checkpoint_ = meta.get("checkpoint")
             if "tune" in meta:
                 est.tune_ = meta["tune"]
+            if "baselines" in meta:
+                est.baselines_ = meta["baselines"]
             L = len(est.label_names_)
             est.calibration_ = Calibration.from_dict(meta.get("calibration"), L)  # none before 0.2
             if est.thresholds_.thresholds.shape != (L,):
