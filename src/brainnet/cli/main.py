@@ -89,6 +89,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="train on N processes of this machine (torchrun with DistributedDataParallel: gloo on the "
         "CPU, NCCL with one GPU each); several machines: see README 'Multi-process training'",
     )
+    p.add_argument(
+        "--baselines",
+        nargs="?",
+        const="all",
+        metavar="NAMES",
+        help="tables: also fit scikit-learn baselines on the same folds with the same threshold rule and "
+        "print their validation (and test) metrics beside brainnet's, saved as 'baselines' in brainnet.json; "
+        "all five, or a comma list of: mlp (MLPClassifier), logistic (one-vs-rest LogisticRegression), "
+        "rf (RandomForest, 500 trees), et (ExtraTrees, 500 trees), hgb (HistGradientBoosting per label)",
+    )
     add_data_options(p)
     add_config_options(p)
     p.set_defaults(run=cmd_train)
@@ -238,6 +248,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     kind = "images" if _is_images(args.data, args) else "table"
     estimator = _estimator_class(kind, args.engine)
+    _check_baselines(args, kind)
     read = _training_images if kind == "images" else _training_table
     preset, published = _builtin_extras(args.data, kind, args)
     config = config_from_args(args, "images" if kind == "images" else "tables", preset)
@@ -260,6 +271,35 @@ def cmd_train(args: argparse.Namespace) -> int:
     train, test, fit_options = read(args)
     model = estimator.from_config(config)
     return _fit_and_report(args, model, train, test, published, **fit_options)
+
+
+def _check_baselines(args: argparse.Namespace, kind: str) -> None:
+    """--baselines: known names, tables only (checked before any data is read)."""
+    if args.baselines is None:
+        return
+    if kind != "table":
+        raise UserInputError(
+            f"--baselines compares scikit-learn models on tables; {args.data!r} is image data. "
+            "Drop --baselines."
+        )
+    from brainnet.core.baselines import baseline_names
+
+    args.baselines = baseline_names(args.baselines)
+
+
+def _run_baselines(args, model, train, test, **fit_options) -> None:
+    """--baselines: fit them on brainnet's folds, keep the comparison in ``model.baselines_`` (brainnet.json)."""
+    from brainnet.core.baselines import compare
+
+    err = _console(stderr=True)
+
+    def done(name: str, record: dict) -> None:
+        err.print(f"baseline {name} ({record['title']}): {record['fit_seconds']:.1f} s")
+
+    err.print(f"fitting baselines {', '.join(args.baselines)} on brainnet's validation rows")
+    model.baselines_ = compare(
+        train, baselines=args.baselines, estimator=model, test=test, progress=done, **fit_options
+    )
 
 
 def _multi_process(args: argparse.Namespace, config) -> int | None:
@@ -370,6 +410,8 @@ def _fit_and_report(args, model, train, test, published=None, **fit_options) -> 
             file=sys.stderr,
         )
         return int(stop.code)
+    if getattr(args, "baselines", None):
+        _run_baselines(args, model, train, test, **fit_options)
     model.save(out, force=args.force)
     _remove_checkpoint(checkpoint)
     err = _console(stderr=True)
@@ -383,6 +425,12 @@ def _fit_and_report(args, model, train, test, published=None, **fit_options) -> 
         return 0
     title = f"brainnet train {args.data}"
     _console().print(metrics_table(columns, published=published, title=title))
+    if getattr(model, "baselines_", None):
+        from brainnet.cli.report import baselines_table
+
+        for split in ("validation", "test"):
+            if split == "validation" or test is not None:
+                _console().print(baselines_table(model.baselines_, split))
     return 0
 
 

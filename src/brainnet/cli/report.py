@@ -58,6 +58,51 @@ def metrics_table(
     return table
 
 
+BASELINE_KEYS = ("hamming_loss", "micro_f1", "macro_f1", "average_precision", "one_error")
+_SHORT = {"average_precision": "AP", "hamming_loss": "Hamming"}
+
+
+def baselines_table(record: Mapping, split: str = "validation") -> Table:
+    """brainnet beside the baselines (``brainnet train --baselines``): one row per method, the best in bold.
+
+    Args:
+        record: ``brainnet.core.baselines.compare``'s result ("baselines" in brainnet.json).
+        split: "validation" (the out-of-fold rows every method was thresholded on) or "test".
+    """
+    where = record["validation"] if split == "validation" else "test data"
+    table = Table(
+        title=f"brainnet and baselines, {split} ({where}; thresholds for {record['threshold_objective']})",
+        title_justify="left",
+    )
+    table.add_column("method")
+    table.add_column("fit s", justify="right")
+    for key in BASELINE_KEYS:
+        arrow = "↓" if key in LOWER_IS_BETTER else "↑"
+        table.add_column(f"{_SHORT.get(key, _LABELS[key])} {arrow}", justify="right")
+    rows = {
+        name: m.get(f"{split}_metrics", {}) for name, m in record["methods"].items()
+    }  # name -> metrics
+    best = {}
+    for key in BASELINE_KEYS:
+        values = [r[key] for r in rows.values() if key in r and not math.isnan(r[key])]
+        if values:
+            best[key] = min(values) if key in LOWER_IS_BETTER else max(values)
+    for name, m in record["methods"].items():
+        cells = []
+        for key in BASELINE_KEYS:
+            value = rows[name].get(key)
+            text = _fmt(value)
+            cells.append(
+                f"[bold]{text}[/bold]" if value is not None and value == best.get(key) else text
+            )
+        table.add_row(name, f"{m['fit_seconds']:.1f}", *cells)
+    table.caption = "; ".join(
+        f"{n}: {m['title']}" for n, m in record["methods"].items() if n != "brainnet"
+    )
+    table.caption_justify = "left"
+    return table
+
+
 def data_summary(data: Dataset) -> str:
     card = (
         float(data.Y.sum(axis=1).mean()) if data.Y is not None and data.n_samples else float("nan")

@@ -353,6 +353,7 @@ def compare(
     validation: Any = None,
     test: Any = None,
     n_jobs: int | None = None,
+    progress: Callable[[str, dict[str, Any]], None] | None = None,
     **reading: Any,
 ) -> dict[str, Any]:
     """A brainnet estimator beside the baselines on the same data, folds and decision rule.
@@ -366,6 +367,7 @@ def compare(
         validation: explicit validation data, as for ``fit``.
         test: held-out data (a Dataset, or (X_test, Y_test)) scored by every method.
         n_jobs: threads (default: the cores this process may use).
+        progress: called with (name, record) after each method.
 
     Returns:
         The record ``brainnet train --baselines`` saves as "baselines" in ``brainnet.json``: ``validation``
@@ -397,6 +399,8 @@ def compare(
             test_x,
             test_y,
         )
+        if progress is not None:
+            progress(name, methods[name])
     return {
         "validation": validation_text,
         "n_val": n_val,
