@@ -53,3 +53,9 @@ clean:
 
 bench-brain: $(STAMP)
 	$(BIN)/python benchmarks/brain.py --markdown runs/bench-brain.md --json runs/bench-brain.json
+
+# brainnet's defaults beside five scikit-learn baselines on the nine MULAN sets of ../shared/data, within a
+# 90-minute budget (benchmarks/suite.py --help: --sets, --seeds, --methods, --budget-minutes)
+.PHONY: bench-suite
+bench-suite: $(STAMP)
+	$(BIN)/python benchmarks/suite.py --out benchmarks/results/suite

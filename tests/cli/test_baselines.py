@@ -41,7 +41,14 @@ def test_train_with_baselines_prints_and_saves_the_comparison(data, tmp_path, ca
     assert brainnet["validation_metrics"] == meta["validation_metrics"]
     import brainnet as bn
 
-    assert bn.load(out).baselines_ == record  # loads back
+    model = bn.load(out)
+    assert model.baselines_ == record  # loads back, and brainnet report shows it
+    from brainnet.core.data.labels import LabelSpec
+    from brainnet.core.data.table import read_table
+    from brainnet.reporting.build import build_report
+
+    html = build_report(model, read_table(data["test"], LabelSpec(label_columns=3)))
+    assert '<section id="baselines"><h2>Baselines</h2>' in html and "extra trees" in html
 
 
 @pytest.mark.parametrize(

@@ -126,6 +126,8 @@ def build_report(
         _cooccurrence(scored, names, idx, shown),
         _reliability(scored, names, idx),
     ]
+    if getattr(model, "baselines_", None):  # brainnet train --baselines
+        sections.insert(3, _baselines(model.baselines_))
     if model.recipe_.kind == "images":
         sections += [_confident_errors(scored, names), _grad_cam(model, scored, names, idx)]
     data_name = scored.name
@@ -258,6 +260,30 @@ def _metrics(scored: Scored, published: dict[str, float], source: str) -> Sectio
     section = Section("metrics", "Metrics").table(header, rows)
     if published:
         section.text(f"Best published: {source}.")
+    return section
+
+
+def _baselines(record: dict[str, Any]) -> Section:
+    """The comparison ``brainnet train --baselines`` saved: brainnet beside scikit-learn on the same rows."""
+    keys = ("hamming_loss", "micro_f1", "macro_f1", "average_precision", "one_error")
+    section = Section("baselines", "Baselines")
+    section.text(
+        "Recorded at training (brainnet train --baselines): scikit-learn models fitted on the same folds, with "
+        f"the same preprocessing and the same threshold rule (tuned for {record['threshold_objective']} on "
+        f"their out-of-fold probabilities). Validation: {record['validation']}."
+    )
+    for split in ("validation", "test"):
+        rows = [
+            [name, m["title"], float(m["fit_seconds"])]
+            + [m[f"{split}_metrics"].get(k) for k in keys]
+            for name, m in record["methods"].items()
+            if f"{split}_metrics" in m
+        ]
+        if rows:
+            section.text(
+                f"{split.capitalize()} metrics (lower is better for hamming_loss, one_error):"
+            )
+            section.table(["method", "model", "fit s", *keys], rows)
     return section
 
 
