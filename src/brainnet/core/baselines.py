@@ -20,7 +20,7 @@ A label constant in a member's training rows (a rare label absent from a fold) i
 model (``LogisticRegression`` and ``HistGradientBoostingClassifier`` refuse a single class); that member predicts
 the constant (probability 0 or 1) for it.
 
-Sizes: the MLP is scikit-learn's default width ((100,)) with early stopping, as ``benchmarks/tabular.py``;
+Sizes: the MLP is scikit-learn's default ((100,), 200 epochs of Adam; ConvergenceWarnings are silenced);
 logistic regression has C = 1; the forests grow 500 trees in all, ``ceil(500 / K)`` in each of the K members (the
 average of the members is a forest of about 500 trees, for the cost of one); gradient boosting keeps scikit-learn's
 defaults (100 iterations). Threads: the forests use ``n_jobs`` threads; boosting fits ``n_jobs`` labels at once,
@@ -35,6 +35,7 @@ import functools
 import math
 import os
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -82,13 +83,13 @@ def _register(name: str, title: str, help: str, per_label: bool = False) -> Call
     return add
 
 
-@_register("mlp", "sklearn MLP", "MLPClassifier((100,), early_stopping=True, max_iter=500)")
+@_register("mlp", "sklearn MLP", "MLPClassifier((100,)), scikit-learn's defaults (200 epochs)")
 def _mlp(seed: int, n_jobs: int, n_members: int) -> Any:
     from sklearn.neural_network import MLPClassifier
 
-    return MLPClassifier(
-        hidden_layer_sizes=(100,), max_iter=500, early_stopping=True, random_state=seed
-    )
+    # no early_stopping: it scores exact-match accuracy on 10 % of the rows, which stays near 0 on sets with
+    # many labels and stops training after ~10 epochs (medical: out-of-fold AP 0.16 with it, 0.57 without)
+    return MLPClassifier(hidden_layer_sizes=(100,), random_state=seed)
 
 
 @_register("logistic", "OvR logistic", "one-vs-rest LogisticRegression(C=1, max_iter=2000)")
@@ -220,13 +221,17 @@ class _Member:
 
     @classmethod
     def fit(cls, spec: Baseline, Z: np.ndarray, Y: np.ndarray, seed: int, n_jobs: int, k: int):
+        from sklearn.exceptions import ConvergenceWarning
+
         varying = np.flatnonzero(Y.min(axis=0) != Y.max(axis=0))
         constant = Y[0].astype(np.float64)
         model = None
         if len(varying):
             y = Y[:, varying]
             model = spec.build(seed, n_jobs, k)
-            model.fit(Z, y[:, 0] if len(varying) == 1 and not spec.per_label else y)
+            with warnings.catch_warnings():  # the MLP's 200 epochs end before its tolerance is met
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                model.fit(Z, y[:, 0] if len(varying) == 1 and not spec.per_label else y)
         return cls(model, varying, constant)
 
     def predict_proba(self, Z: np.ndarray) -> np.ndarray:
