@@ -15,6 +15,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from brainnet.core.config import TrainConfig
+from brainnet.core.data.sparse import SparseRows
 from brainnet.core.decision.metrics import MONITORS
 from brainnet.core.errors import UserInputError
 from brainnet.core.estimator import (
@@ -85,7 +86,7 @@ def fit_network(
         BCEWithLogits(pos_weight=pos_weight),
     )
     loop = NumpyLoop(model, cfg.epochs, _callbacks(cfg, save, verbose, desc))
-    Z_val = Z_val.astype(np.float32)
+    Z_val, Z_tr = _float32(Z_val), _float32(Z_tr)  # SparseRows stay sparse (dense per batch)
 
     def logs(train: dict[str, float]) -> dict[str, float]:
         logits = model.predict(Z_val, batch_size=4096).astype(np.float64)  # (n_val, L)
@@ -95,13 +96,15 @@ def fit_network(
     # one BLAS thread: batches of ~64 rows are too small to split, and two threads fighting for busy
     # cores were 4-25x slower here; it also makes the sums, and so the numbers, independent of cores
     with threadpool_limits(limits=1, user_api="blas"):
-        state = loop.run(
-            Z_tr.astype(np.float32), Y_tr.astype(np.float32), cfg.batch_size, logs, seed=seed
-        )
+        state = loop.run(Z_tr, Y_tr.astype(np.float32), cfg.batch_size, logs, seed=seed)
     model.eval()
     result = FitResult(model, state.history, len(state.history), state.best_epoch)
     result.stop_reason, result.interrupted = state.stop_reason, state.interrupted
     return result
+
+
+def _float32(Z: Any) -> Any:
+    return Z if isinstance(Z, SparseRows) else Z.astype(np.float32)
 
 
 class ScratchEngine(Engine):
@@ -133,7 +136,7 @@ class ScratchEngine(Engine):
         )
 
     def predict(self, model: Any, cfg: TrainConfig, recipe: Recipe, data: Any) -> Predictions:
-        Z = data.X.astype(np.float32)
+        Z = _float32(data.X)
         logits = model.predict(Z, batch_size=4096).astype(np.float64)
         return Predictions(1.0 / (1.0 + np.exp(-logits)), np.arange(len(Z)))  # (n, L)
 
