@@ -74,7 +74,13 @@ def parse_column(
 
 
 def boolean_pair(levels: list[str]) -> tuple[str, str] | None:
-    """(negative, positive) when ``levels`` are a yes/no-like pair (any case), else None."""
+    """(negative, positive) when ``levels`` are a yes/no-like pair (any case), or one value of such a pair
+    (a column that is "NO" on every training row), else None."""
+    if len(levels) == 1:
+        for pair in BOOLEAN_PAIRS:
+            if levels[0].lower() in pair:
+                return pair if levels[0].islower() else (pair[0].upper(), pair[1].upper())
+        return None
     if len(levels) != 2:
         return None
     lower = sorted(v.lower() for v in levels)

@@ -4,8 +4,8 @@
 ``Dataset.levels``) into the numeric columns the scaler and the networks see:
 
 - a numeric column passes through (NaN stays missing, the scaler imputes it);
-- a categorical column whose training values are a yes/no-like pair (``columns.BOOLEAN_PAIRS``) is one 0/1
-  column ("binary"); a value it did not see is missing;
+- a categorical column whose values are a yes/no-like pair (``columns.BOOLEAN_PAIRS``, any case; one of the
+  two is enough) is one 0/1 column ("binary"); any other value is missing;
 - any other categorical column is one-hot ("onehot"): one column per value seen in training, in the order of
   its levels, and a last ``NAME=<unknown>`` column for missing values and values unseen at fit;
 - a categorical column with a different value on (nearly) every row (at least ``ID_MIN_ROWS`` rows, distinct
@@ -94,7 +94,7 @@ class TableEncoder:
             declared = data.levels[
                 name
             ]  # a yes/no column stays one 0/1 column even if one value occurs
-            pair = boolean_pair(declared if len(declared) == 2 else values) if values else None
+            pair = boolean_pair(declared if len(declared) <= 2 else values) if values else None
             if pair is not None:
                 columns.append(Column(name, "binary", pair))
             else:
@@ -229,17 +229,18 @@ def _column(X: Any, j: int) -> np.ndarray:
 def _level_index(codes: np.ndarray, data_levels: list[str] | None, col: Column) -> np.ndarray:
     """(n,) codes into the data's levels (or numbers, when the data read the column as numeric) ->
     (n,) int64 positions in ``col.levels``, -1 for missing or unseen."""
-    position = {v: k for k, v in enumerate(col.levels)}
+    fold = str.lower if col.kind == "binary" else str  # yes/no values match in any case
+    position = {fold(v): k for k, v in enumerate(col.levels)}
     present = ~np.isnan(codes)
     if (
         data_levels is None
     ):  # numbers where the model has categories (a CSV of an ARFF's nominal codes)
-        texts = {x: number_text(x) for x in np.unique(codes[present])}
+        texts = {x: fold(number_text(x)) for x in np.unique(codes[present])}
         lookup = {x: position.get(t, -1) for x, t in texts.items()}
         out = np.full(len(codes), -1, dtype=np.int64)
         out[present] = [lookup[x] for x in codes[present]]
         return out
-    table = np.array([position.get(v, -1) for v in data_levels] + [-1], dtype=np.int64)
+    table = np.array([position.get(fold(v), -1) for v in data_levels] + [-1], dtype=np.int64)
     k = np.where(present, codes, len(data_levels)).astype(np.int64)
     if k.min(initial=0) < 0 or k.max(initial=0) > len(data_levels):
         raise UserInputError(
