@@ -16,7 +16,17 @@ import subprocess
 import sys
 from pathlib import Path
 
-SETS = ("yeast", "scene", "enron", "medical", "genbase", "flags", "tmc2007_500", "bibtex", "delicious")
+SETS = (
+    "yeast",
+    "scene",
+    "enron",
+    "medical",
+    "genbase",
+    "flags",
+    "tmc2007_500",
+    "bibtex",
+    "delicious",
+)
 ARFF_NAME = {"tmc2007_500": "tmc2007-500"}
 
 ONE = r"""

@@ -243,3 +243,33 @@ def test_serve_rows_take_text_for_categorical_features():
         levels=levels,
     )
     assert "categorical" in bad.errors[0]
+
+
+def test_a_large_wide_csv_is_parsed_in_chunks_into_the_same_csr(tmp_path, monkeypatch):
+    from brainnet.core.data import table
+
+    rng = np.random.default_rng(0)
+    X = (rng.random((90, 30)) < 0.05).astype(int)
+    Y = (rng.random((90, 2)) < 0.3).astype(int)
+    header = ",".join([f"w{j}" for j in range(30)] + ["a", "b"])
+    body = "\n".join(",".join(map(str, row)) for row in np.hstack([X, Y]))
+    path = tmp_path / "wide.csv"
+    path.write_text(header + "\n" + body + "\n\n")
+    whole = read_table(path, LabelSpec(label_columns=2), sparse=True)
+    monkeypatch.setattr(table, "CHUNK_BYTES", 0)  # every file is "large": chunks of 64 rows
+    monkeypatch.setattr(table, "CHUNK_CELLS", 1)
+    calls = []
+    parse = table._CsvText.sparse_numbers
+    monkeypatch.setattr(
+        table._CsvText, "sparse_numbers", lambda *a: calls.append(parse(*a)) or calls[-1]
+    )
+    chunked = read_table(path, LabelSpec(label_columns=2), sparse=True)
+    assert calls and calls[0] is not None and is_sparse(calls[0][0]) and is_sparse(chunked.X)
+    np.testing.assert_array_equal(chunked.X.toarray(), X)
+    np.testing.assert_array_equal(chunked.Y, Y)
+    np.testing.assert_array_equal(whole.X.toarray(), X)
+    path.write_text(
+        header + "\n" + body.replace("0,", "x,", 1) + "\n"
+    )  # a text cell: the slow path
+    with pytest.raises(UserInputError, match="'x' at data row 1"):
+        read_table(path, LabelSpec(label_columns=2))

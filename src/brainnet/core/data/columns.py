@@ -59,15 +59,15 @@ def parse_column(
         return np.where(missing, "nan", col).astype(np.float64), None
     except ValueError:
         pass
-    numeric = np.array([_is_number(v) for v in stripped[~missing]], dtype=bool)
-    if numeric.mean() >= 0.5:  # numbers with a typo: say where
+    values, codes, counts = np.unique(stripped[~missing], return_inverse=True, return_counts=True)
+    numeric = np.array([_is_number(v) for v in values], dtype=bool)  # (k,) per distinct value
+    if counts[numeric].sum() >= 0.5 * counts.sum():  # numbers with a typo: say where
         i = next(i for i, v in enumerate(stripped) if not missing[i] and not _is_number(v))
         raise UserInputError(
             f"feature column {name!r} holds a non-numeric value {str(col[i])!r} at {where(i)} among "
             f"numbers; fix that cell (empty, '?', 'NA' or 'NaN' mean missing). A column that is "
             "mostly text is read as categorical; this one is mostly numbers."
         )
-    values, codes = np.unique(stripped[~missing], return_inverse=True)
     X = np.full(len(col), np.nan)
     X[~missing] = codes
     return X, [str(v) for v in values]

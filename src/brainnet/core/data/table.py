@@ -36,10 +36,14 @@ from brainnet.core.data.labels import (
     read_text,
     sniff_delimiter,
 )
-from brainnet.core.data.sparse import is_sparse, to_csr, worth_sparse
+from brainnet.core.data.sparse import SPARSE_MAX_DENSITY, is_sparse, to_csr, worth_sparse
 from brainnet.core.errors import UserInputError
 
 __all__ = ["MISSING_TOKENS", "check_finite", "read_table"]
+CHUNK_BYTES = (
+    8 * 2**20
+)  # a CSV at least this large is parsed a chunk of rows at a time (sparse_numbers)
+CHUNK_CELLS = 1_000_000  # cells per chunk: 8 MB of float64
 _NUMERIC_ARFF_TYPES = ("NUMERIC", "REAL", "INTEGER")
 _MEKA_C = re.compile(r"(?:^|\s)-C\s+(-?\d+)")
 _NO_SPEC = LabelSpec()
@@ -204,9 +208,13 @@ def _read_csv(path, spec, known_features, known_labels, require_labels) -> Datas
     feat_idx = _select_features(header, label_idx or [], known_features, path, notes)
     feature_names = [header[i] for i in feat_idx]
     numeric = feat_idx if delimited else feat_idx + (label_idx or [])
-    block = table.numbers(numeric, whole_table=not delimited)  # (n, len(numeric)) or None
     d, levels = len(feat_idx), {}
-    if block is not None and np.isin(block[:, d:], (0.0, 1.0)).all():
+    chunked = table.sparse_numbers(feat_idx, label_idx or []) if not delimited else None
+    block = None if chunked else table.numbers(numeric, whole_table=not delimited)  # (n, d + L)
+    if chunked is not None:  # a large file, read as CSR a chunk of rows at a time
+        X, Y = chunked
+        Y = Y if label_idx else None
+    elif block is not None and np.isin(block[:, d:], (0.0, 1.0)).all():
         X = np.ascontiguousarray(block[:, :d])
         if not delimited:
             Y = block[:, d:].astype(np.uint8) if label_idx else None
@@ -215,7 +223,7 @@ def _read_csv(path, spec, known_features, known_labels, require_labels) -> Datas
         if not delimited:
             cells = _take(table.rows, label_idx) if label_idx else None
             Y = parse_binary_labels(cells, label_names, table.where) if label_idx else None
-    infinite = np.argwhere(np.isinf(X))
+    infinite = np.argwhere(np.isinf(X.toarray() if is_sparse(X) else X))
     if infinite.size:
         i, j = infinite[0]
         cell = table.rows[i][feat_idx[j]].strip()
@@ -277,6 +285,36 @@ class _CsvText:
                 return None
             block = block[:, usecols]
         return block
+
+    def sparse_numbers(self, feat: list[int], labels: list[int]) -> tuple[Any, np.ndarray] | None:
+        """A large file of numbers with 0/1 labels, parsed ``CHUNK_CELLS`` cells at a time into a CSR matrix of
+        the features and (n, L) uint8 labels, so that a wide, mostly-zero table is never dense whole; None for
+        a small or mostly non-zero file, or when anything is off (the whole-table path then decides)."""
+        if len(self.text) < CHUNK_BYTES:
+            return None
+        lines = self.text.split("\n")[self.skip :]
+        step = max(64, CHUNK_CELLS // len(self.header))
+        X_parts, Y_parts = [], []
+        for start in range(0, len(lines), step):
+            chunk = [line for line in lines[start : start + step] if line.strip()]
+            if not chunk:
+                continue
+            try:
+                block = np.loadtxt(chunk, delimiter=self.delimiter, quotechar='"', comments=None,
+                                   ndmin=2, dtype=np.float64)  # fmt: skip
+            except ValueError:
+                return None
+            if block.shape[1] != len(self.header) or not np.isin(block[:, labels], (0, 1)).all():
+                return None
+            X_parts.append(to_csr(block[:, feat]))
+            if not X_parts[0].nnz <= SPARSE_MAX_DENSITY * np.prod(X_parts[0].shape):
+                return None  # mostly non-zero: the dense path is as small
+            Y_parts.append(block[:, labels].astype(np.uint8))
+        if sum(part.shape[0] for part in X_parts) < 2:
+            return None
+        import scipy.sparse as sp
+
+        return sp.vstack(X_parts, format="csr"), np.vstack(Y_parts)
 
     @cached_property
     def _rows_and_lines(self) -> tuple[list[list[str]], list[int]]:
