@@ -89,7 +89,7 @@ def fit_network(
     Z_val, Z_tr = _float32(Z_val), _float32(Z_tr)  # SparseRows stay sparse (dense per batch)
 
     def logs(train: dict[str, float]) -> dict[str, float]:
-        logits = model.predict(Z_val, batch_size=4096).astype(np.float64)  # (n_val, L)
+        logits = _logits(model, Z_val)  # (n_val, L)
         row = {"epoch": float(loop.state.epoch), "train_loss": train["loss"]}
         return {**row, **validation_logs(Y_val, logits, cfg.monitor)}
 
@@ -105,6 +105,14 @@ def fit_network(
 
 def _float32(Z: Any) -> Any:
     return Z if isinstance(Z, SparseRows) else Z.astype(np.float32)
+
+
+def _logits(model: Sequential, Z: Any, batch: int = 4096) -> np.ndarray:
+    """(n, L) float64 logits of (n, d) rows; ``SparseRows`` are made dense ``batch`` rows at a time."""
+    if not isinstance(Z, SparseRows):
+        return model.predict(Z, batch_size=batch).astype(np.float64)
+    parts = [model.predict(Z.rows(slice(i, i + batch)), batch) for i in range(0, len(Z), batch)]
+    return np.concatenate(parts).astype(np.float64)
 
 
 class ScratchEngine(Engine):
@@ -137,7 +145,7 @@ class ScratchEngine(Engine):
 
     def predict(self, model: Any, cfg: TrainConfig, recipe: Recipe, data: Any) -> Predictions:
         Z = _float32(data.X)
-        logits = model.predict(Z, batch_size=4096).astype(np.float64)
+        logits = _logits(model, Z)
         return Predictions(1.0 / (1.0 + np.exp(-logits)), np.arange(len(Z)))  # (n, L)
 
     def tensors_of(self, model: Any) -> dict[str, np.ndarray]:

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from brainnet.core.data.sparse import SparseRows, batch_rows
+from brainnet.core.data.sparse import batch_rows
 from brainnet.core.decision.metrics import micro_f1
 from brainnet.core.registry import Registry
 from brainnet.core.training import Callback, ProgressBar, TrainState, emit, run_loop
@@ -195,13 +195,10 @@ def fit(
 
 def predict(model: Any, X: Any, batch_size: int = 32) -> np.ndarray:
     """Outputs (logits or values) for every row of X, in eval mode, batch by batch."""
-    X = X if isinstance(X, SparseRows) else np.asarray(X)
+    X = np.asarray(X)
     model.eval()
     return np.concatenate(
-        [
-            model.forward(batch_rows(X, slice(i, i + batch_size)))
-            for i in range(0, len(X), batch_size)
-        ]
+        [model.forward(X[i : i + batch_size]) for i in range(0, len(X), batch_size)]
     )
 
 
