@@ -159,6 +159,24 @@ def _sparse_arff(n: int, d: int, seed: int = 0) -> str:
     return head + "\n".join(rows) + "\n"
 
 
+def test_a_model_read_from_arff_and_xml_reads_the_csv_of_the_same_data(tmp_path):
+    xml = tmp_path / "s.xml"
+    xml.write_text(
+        '<labels xmlns="http://mulan.sourceforge.net/labels"><label name="b"/><label name="a"/></labels>'
+    )
+    (tmp_path / "s.arff").write_text(_sparse_arff(30, 6))
+    arff_data = read_table(tmp_path / "s.arff", LabelSpec(xml=str(xml)))
+    lines = [",".join([f"w{j}" for j in range(5)] + ["tf", "b", "a"])]
+    for x, y in zip(arff_data.X, arff_data.Y, strict=True):
+        lines.append(",".join([f"{v:g}" for v in x] + [str(y[1]), str(y[0])]))
+    (tmp_path / "s.csv").write_text("\n".join(lines) + "\n")
+    csv_data = read_table(
+        tmp_path / "s.csv", LabelSpec(xml=str(xml)), known_labels=arff_data.label_names
+    )  # the model's remembered --xml: its labels are found by name
+    np.testing.assert_array_equal(csv_data.X, arff_data.X)
+    np.testing.assert_array_equal(csv_data.Y, arff_data.Y)
+
+
 def test_sparse_arff_reads_as_csr_equal_to_its_dense_copy(tmp_path):
     path = tmp_path / "s.arff.gz"
     path.write_bytes(gzip.compress(_sparse_arff(80, 40).encode()))

@@ -191,6 +191,10 @@ def _given_options(spec: LabelSpec) -> str:
 
 
 def _read_csv(path, spec, known_features, known_labels, require_labels) -> Dataset:
+    if spec.xml is not None and known_labels is not None:
+        spec = (
+            LabelSpec()
+        )  # a model read from ARFF + XML scores the CSV of the same data by label name
     if spec.xml is not None:
         raise UserInputError(
             f"--xml names the labels of an ARFF file; {path} is read as CSV. "
