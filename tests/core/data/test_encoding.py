@@ -44,6 +44,7 @@ def csv_pair(tmp_path):
 
 
 def test_text_columns_are_read_as_categories_by_their_sorted_values(csv_pair):
+    assert brainnet.read_table is read_table  # the public name
     data = read_table(csv_pair[0], LabelSpec(label_columns=2))
     assert data.levels["colour"] == ["blue", "green", "red"] and data.levels["flag"] == [
         "no",
