@@ -39,6 +39,7 @@ THIRD_PARTY = {
         "iterstrat",
         "rich",
         "onnxruntime",
+        "scipy",  # scipy.sparse (a dependency of scikit-learn): sparse tables, core/data/sparse.py, lazily
     },
     # threadpoolctl: scratch/estimator.py trains in a one-BLAS-thread block (threadpool_limits)
     "scratch": {"numpy", "threadpoolctl"},
