@@ -39,6 +39,7 @@ THIRD_PARTY = {
         "iterstrat",
         "rich",
         "onnxruntime",
+        "scipy",  # scipy.sparse (a dependency of scikit-learn): sparse tables, core/data/sparse.py, lazily
         # core/baselines.py: gradient boosting fits labels on joblib threads, each on one OpenMP thread
         "joblib",
         "threadpoolctl",

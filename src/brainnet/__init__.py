@@ -15,6 +15,7 @@ _LAZY = {
     "ScratchMultiLabelMLP": "brainnet.scratch.estimator",
     "MultiLabelImageClassifier": "brainnet.pipeline.image_estimator",
     "report": "brainnet.reporting",  # brainnet.report(model, X, Y, path=...): the HTML report
+    "read_table": "brainnet.core.data.table",  # a CSV/ARFF (categorical, sparse) into a Dataset
 }
 
 # "kind" in a model's brainnet.json -> module whose ``load(path)`` reads it

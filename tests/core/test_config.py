@@ -42,6 +42,7 @@ TABLE_DEFAULTS = {
     "batch_norm": True,
     "activation": "relu",
     "impute": True,
+    "keep_id_columns": False,
     "winners": 80,
     "plastic_epochs": 5,
     "plastic_lr": 0.5,

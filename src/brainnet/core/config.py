@@ -257,6 +257,11 @@ class TrainConfig(CommonConfig):
     activation: str = _option("non-linearity of the hidden layers", "relu")
     # --- data
     impute: bool = _option("fill missing features with training medians; False rejects them", True)
+    keep_id_columns: bool = _option(
+        "keep a text column with a different value on (nearly) every row (an identifier; dropped by "
+        "default, with a note)",
+        False,
+    )
     # --- hebbian_net (brainnet.brain): its unsupervised feature layer; other models do not read these
     winners: int = _option(
         "hebbian_net: units active per input (k-winners-take-all), fewer than the layer's width", 80

@@ -24,6 +24,9 @@ from brainnet.core.recipe import Recipe
 
 RUNTIMES = ("auto", "torch", "onnx")
 IMAGE_BATCH = 64  # images decoded, resized and run per session call
+TABLE_BATCH = (
+    8192  # table rows per session call (a sparse table is made dense this many rows at a time)
+)
 
 
 class OnnxEngine(Engine):
@@ -34,10 +37,16 @@ class OnnxEngine(Engine):
 
     def predict(self, model: Any, cfg: Any, recipe: Recipe, data: Any) -> Predictions:
         input_name = model.get_inputs()[0].name
-        if recipe.kind == "table":
-            X = np.ascontiguousarray(data.X, dtype=np.float64)  # (n, d) raw, NaN for missing
-            P = model.run(None, {input_name: X})[0]
-            return Predictions(P.astype(np.float64), np.arange(len(X)))
+        if (
+            recipe.kind == "table"
+        ):  # (n, d) encoded raw rows, NaN for missing; sparse: dense per batch
+            X, n = data.X, data.X.shape[0]
+            parts = [
+                model.run(None, {input_name: _dense_rows(X, slice(i, i + TABLE_BATCH))})[0]
+                for i in range(0, n, TABLE_BATCH)
+            ]
+            P = np.concatenate(parts) if parts else np.zeros((0, len(data.label_names)))
+            return Predictions(P.astype(np.float64), np.arange(n))
         return self._predict_images(model, input_name, recipe.image_size, data)
 
     def _predict_images(self, session: Any, input_name: str, size: int, images: Any) -> Predictions:
@@ -69,6 +78,11 @@ class OnnxEngine(Engine):
             "this model was loaded for the ONNX runtime, which holds no trainable weights; load it with "
             "brainnet.load(path, runtime='torch') to save it again."
         )
+
+
+def _dense_rows(X: Any, rows: slice) -> np.ndarray:
+    block = X[rows].toarray() if hasattr(X, "toarray") else X[rows]
+    return np.ascontiguousarray(block, dtype=np.float64)
 
 
 def onnx_session(path: str | Path, meta: dict[str, Any]) -> Any:

@@ -3,7 +3,10 @@
 The graph holds what is arithmetic, so that a deployment needs only onnxruntime and NumPy/Pillow:
 
 - tables: (B, d) float64 features with NaN for missing -> training medians fill the gaps (when the model
-  imputes) -> (x - mean) / scale in float64 -> float32, exactly ``FeatureScaler.transform``;
+  imputes) -> (x - mean) / scale in float64 -> float32, exactly ``FeatureScaler.transform``. ``d`` counts the
+  encoded columns: categorical columns are one-hot encoded in NumPy before the graph
+  (``TableRecipe.encode(arithmetic=False)``, ``core/data/encoding.py``), so the graph stays numbers only and a
+  caller of the bare ``model.onnx`` encodes with the saved ``encoding`` of brainnet.json;
 - images: (B, S, S, 3) uint8 pixels, already decoded and resized by ``core.data.images`` (Pillow) ->
   (B, 3, S, S) float32 x (1/255) -> (x - mean) / std, exactly the evaluation transform of ``augment.py``;
 - then every ensemble member, a sigmoid each, cast to float64 and averaged (``MultiLabelEstimator._predict``).
@@ -83,8 +86,8 @@ def deployed_module(estimator: Any) -> tuple[Deployed, torch.Tensor]:
     if recipe.kind == "table":
         preprocess: nn.Module = TablePreprocess(recipe.scaler)
         example = torch.from_numpy(
-            rng.normal(size=(2, len(recipe.feature_names)))
-        )  # (2, d) float64
+            rng.normal(size=(2, recipe.input_shape[0]))
+        )  # (2, d) float64: the encoded columns (one-hot in NumPy before the graph)
     else:
         preprocess = ImagePreprocess(recipe.mean, recipe.std)
         S = recipe.image_size

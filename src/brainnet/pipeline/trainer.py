@@ -10,6 +10,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from brainnet.core.data.sparse import SparseRows, batch_rows
 from brainnet.core.decision.metrics import MONITORS
 from brainnet.core.training import Callback, TrainState, emit, run_loop, validation_logs
 
@@ -80,8 +81,10 @@ class Trainer:
         return {k: torch.from_numpy(v) for k, v in arrays.items()}
 
     def fit(self, X: np.ndarray, Y: np.ndarray, X_val: np.ndarray, Y_val: np.ndarray) -> TrainState:
-        """Train on in-memory features (n, d) and labels (n, L); see ``run``."""
-        Xt = torch.as_tensor(X, dtype=torch.float32, device=self.device)  # (n, d)
+        """Train on in-memory features (n, d) (an array, or ``SparseRows`` made dense per batch) and labels
+        (n, L); see ``run``."""
+        sparse = isinstance(X, SparseRows)  # kept sparse: each batch is densified when it is made
+        Xt = X if sparse else torch.as_tensor(X, dtype=torch.float32, device=self.device)  # (n, d)
         Yt = torch.as_tensor(Y, dtype=torch.float32, device=self.device)  # (n, L)
 
         def batches() -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
@@ -90,7 +93,12 @@ class Trainer:
                 idx = order[start : start + self.batch_size]
                 if idx.numel() < 2 and start > 0:
                     return  # BatchNorm cannot train on one row
-                yield Xt[idx], Yt[idx]
+                xb = (
+                    torch.from_numpy(Xt.rows(idx.cpu().numpy())).to(self.device)
+                    if sparse
+                    else Xt[idx]
+                )
+                yield xb, Yt[idx]
 
         return self.run(batches, lambda: (predict_logits(self.model, X_val, self.device), Y_val))
 
@@ -204,8 +212,9 @@ def predict_logits(
 ) -> torch.Tensor:
     """(n, d) features -> (n, L) logits on the CPU, in eval mode, in batches."""
     model.eval()
-    Xt = torch.as_tensor(X, dtype=torch.float32)
+    Xt = X if isinstance(X, SparseRows) else torch.as_tensor(X, dtype=torch.float32)
     out = [
-        model(Xt[i : i + batch_size].to(device)).cpu() for i in range(0, Xt.shape[0], batch_size)
+        model(torch.as_tensor(batch_rows(Xt, slice(i, i + batch_size))).to(device)).cpu()
+        for i in range(0, Xt.shape[0], batch_size)
     ]
     return torch.cat(out) if out else torch.zeros((0, 0))

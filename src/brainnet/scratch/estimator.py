@@ -15,6 +15,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from brainnet.core.config import TrainConfig
+from brainnet.core.data.sparse import SparseRows
 from brainnet.core.decision.metrics import MONITORS
 from brainnet.core.errors import UserInputError
 from brainnet.core.estimator import (
@@ -85,23 +86,33 @@ def fit_network(
         BCEWithLogits(pos_weight=pos_weight),
     )
     loop = NumpyLoop(model, cfg.epochs, _callbacks(cfg, save, verbose, desc))
-    Z_val = Z_val.astype(np.float32)
+    Z_val, Z_tr = _float32(Z_val), _float32(Z_tr)  # SparseRows stay sparse (dense per batch)
 
     def logs(train: dict[str, float]) -> dict[str, float]:
-        logits = model.predict(Z_val, batch_size=4096).astype(np.float64)  # (n_val, L)
+        logits = _logits(model, Z_val)  # (n_val, L)
         row = {"epoch": float(loop.state.epoch), "train_loss": train["loss"]}
         return {**row, **validation_logs(Y_val, logits, cfg.monitor)}
 
     # one BLAS thread: batches of ~64 rows are too small to split, and two threads fighting for busy
     # cores were 4-25x slower here; it also makes the sums, and so the numbers, independent of cores
     with threadpool_limits(limits=1, user_api="blas"):
-        state = loop.run(
-            Z_tr.astype(np.float32), Y_tr.astype(np.float32), cfg.batch_size, logs, seed=seed
-        )
+        state = loop.run(Z_tr, Y_tr.astype(np.float32), cfg.batch_size, logs, seed=seed)
     model.eval()
     result = FitResult(model, state.history, len(state.history), state.best_epoch)
     result.stop_reason, result.interrupted = state.stop_reason, state.interrupted
     return result
+
+
+def _float32(Z: Any) -> Any:
+    return Z if isinstance(Z, SparseRows) else Z.astype(np.float32)
+
+
+def _logits(model: Sequential, Z: Any, batch: int = 4096) -> np.ndarray:
+    """(n, L) float64 logits of (n, d) rows; ``SparseRows`` are made dense ``batch`` rows at a time."""
+    if not isinstance(Z, SparseRows):
+        return model.predict(Z, batch_size=batch).astype(np.float64)
+    parts = [model.predict(Z.rows(slice(i, i + batch)), batch) for i in range(0, len(Z), batch)]
+    return np.concatenate(parts).astype(np.float64)
 
 
 class ScratchEngine(Engine):
@@ -133,8 +144,8 @@ class ScratchEngine(Engine):
         )
 
     def predict(self, model: Any, cfg: TrainConfig, recipe: Recipe, data: Any) -> Predictions:
-        Z = data.X.astype(np.float32)
-        logits = model.predict(Z, batch_size=4096).astype(np.float64)
+        Z = _float32(data.X)
+        logits = _logits(model, Z)
         return Predictions(1.0 / (1.0 + np.exp(-logits)), np.arange(len(Z)))  # (n, L)
 
     def tensors_of(self, model: Any) -> dict[str, np.ndarray]:

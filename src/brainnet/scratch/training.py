@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from brainnet.core.data.sparse import batch_rows
 from brainnet.core.decision.metrics import micro_f1
 from brainnet.core.registry import Registry
 from brainnet.core.training import Callback, ProgressBar, TrainState, emit, run_loop
@@ -117,7 +118,7 @@ class NumpyLoop(ResumableLoop):
         for b in range(n_batches):
             idx = order[b * batch_size : (b + 1) * batch_size]
             where = f"epoch {self.state.epoch}/{self.epochs}, batch {b + 1}/{n_batches}"
-            loss, pred = self._step(X[idx], y[idx], where)
+            loss, pred = self._step(batch_rows(X, idx), y[idx], where)  # sparse: dense per batch
             losses.append(loss * len(idx))
             preds.append(pred)
             emit(self, "on_batch_end", loss)

@@ -126,7 +126,11 @@ async def _body(request: Request) -> bytes:
 
 def _table_rows(served: ServedModel, body: bytes, limits: Limits):
     return read_rows(
-        parse_json(body), served.features, impute=served.impute, max_rows=limits.max_rows
+        parse_json(body),
+        served.features,
+        impute=served.impute,
+        max_rows=limits.max_rows,
+        levels=served.levels,
     )
 
 

@@ -27,14 +27,18 @@ class Rows:
     """The readable rows of a request and why the others could not be read.
 
     Attributes:
-        X: (k, d) float64 features of the k readable rows, NaN for a missing (null) value.
+        X: (k, d) float64 features of the k readable rows, NaN for a missing (null) value; a categorical
+            feature holds the index of its text in ``levels``.
         kept: (k,) their positions in the request.
         errors: position -> reason, for the rows that could not be read.
+        levels: categorical feature -> its values: the model's, then any new ones this request sent (the
+            model encodes those as unknown).
     """
 
     X: np.ndarray
     kept: list[int]
     errors: dict[int, str] = field(default_factory=dict)
+    levels: dict[str, list[str]] = field(default_factory=dict)
 
 
 def _listed(names: list[str]) -> str:
@@ -84,9 +88,17 @@ def parse_json(body: bytes) -> Any:
 
 
 def read_rows(
-    payload: Any, features: list[str], *, impute: bool, max_rows: int
+    payload: Any,
+    features: list[str],
+    *,
+    impute: bool,
+    max_rows: int,
+    levels: dict[str, list[str]] | None = None,
 ) -> tuple[Rows, int]:
     """``{"rows": [{feature: number, ...}, ...]}`` -> the readable rows in the model's feature order.
+
+    A categorical feature (a key of ``levels``, the model's values for it) takes text (a number is read as
+    its text, "3" for 3); a value the model did not see in training is accepted and encoded as unknown.
 
     Returns:
         (rows, n): n is the number of rows in the request.
@@ -126,17 +138,24 @@ def read_rows(
     index = {name: j for j, name in enumerate(features)}
     X = np.full((len(rows), len(features)), np.nan)
     kept, errors = [], {}
+    vocab = {name: {v: k for k, v in enumerate(values)} for name, values in (levels or {}).items()}
     for i, row in enumerate(rows):
-        reason = _read_row(row, index, features, impute, X[i])
+        reason = _read_row(row, index, features, impute, X[i], vocab)
         if reason is None:
             kept.append(i)
         else:
             errors[i] = reason
-    return Rows(X[kept], kept, errors), len(rows)
+    request_levels = {name: list(values) for name, values in vocab.items()}  # dicts keep order
+    return Rows(X[kept], kept, errors, request_levels), len(rows)
 
 
 def _read_row(
-    row: Any, index: dict[str, int], features: list[str], impute: bool, out: np.ndarray
+    row: Any,
+    index: dict[str, int],
+    features: list[str],
+    impute: bool,
+    out: np.ndarray,
+    vocab: dict[str, dict[str, int]],
 ) -> str | None:
     """Fill ``out`` (d,) from one row object; the reason it cannot be read, or None."""
     if not isinstance(row, dict):
@@ -161,6 +180,15 @@ def _read_row(
                     "send a number"
                 )
             continue
+        if name in vocab:  # categorical: text (or a number, read as its text)
+            if isinstance(value, bool) or not isinstance(value, str | int | float):
+                return (
+                    f"feature {name!r} is categorical: send its value as text (or null for missing); "
+                    f"received {_describe(value)}"
+                )
+            text = value.strip() if isinstance(value, str) else _number_text(value)
+            out[index[name]] = vocab[name].setdefault(text, len(vocab[name]))
+            continue
         if isinstance(value, bool) or not isinstance(value, int | float):
             return f"feature {name!r} must be a number (or null for missing); received {_describe(value)}"
         try:
@@ -171,6 +199,12 @@ def _read_row(
             return f"feature {name!r} is {str(value)[:40]}, too large for a float64; send a finite number"
         out[index[name]] = number
     return None
+
+
+def _number_text(value: float) -> str:
+    from brainnet.core.data.columns import number_text
+
+    return number_text(value) if math.isfinite(float(value)) else str(value)
 
 
 # ----------------------------------------------------------------------------- images

@@ -68,6 +68,11 @@ class ServedModel:
         return list(self.model.feature_names_)
 
     @property
+    def levels(self) -> dict[str, list[str]]:
+        """The categorical features and the values seen in training (sent as text)."""
+        return dict(getattr(self.model, "feature_levels_", {}) or {})
+
+    @property
     def impute(self) -> bool:
         return bool(getattr(self.model, "impute", True))
 
@@ -90,6 +95,7 @@ class ServedModel:
         if self.kind == "table":
             inputs = {
                 "features": self.features,
+                "categorical": self.levels,
                 "missing_values": "null is imputed with the training median"
                 if self.impute
                 else "rejected (send every feature)",
@@ -124,7 +130,12 @@ class ServedModel:
         P = np.full((n, len(self.labels)), np.nan)  # (n, L)
         errors = dict(rows.errors)
         if rows.kept:
-            P_kept, bad = self.model.predict_with_errors(rows.X)
+            X = rows.X
+            if rows.levels:  # text values of categorical features: the model's encoding reads them
+                from brainnet.core.data.dataset import Dataset
+
+                X = Dataset(rows.X, None, self.features, self.labels, levels=rows.levels)
+            P_kept, bad = self.model.predict_with_errors(X)
             P[rows.kept] = P_kept
             errors.update({rows.kept[k]: reason for k, reason in bad.items()})
         return self._answers(P, errors, names or [f"row {i + 1}" for i in range(n)])

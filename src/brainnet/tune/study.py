@@ -177,16 +177,20 @@ def _adopt_running_trials(study: Any, adopted: set[int]) -> None:
             adopted.add(trial._trial_id)
 
 
+_CREATE_RACE = ("already exists", "UNIQUE constraint failed", "database is locked")
+
+
 def _rdb_storage(optuna: Any, url: str, attempts: int = 5) -> Any:
     """Optuna's RDBStorage at ``url``. Processes that open a new database at the same moment race to create its
-    tables ("table ... already exists" in the loser); the loser tries again, and then finds them."""
+    tables; the loser sees "table ... already exists", "UNIQUE constraint failed: alembic_version..." (both
+    stamped the schema version) or "database is locked". It tries again, and then finds them."""
     for attempt in range(attempts):
         try:
             return optuna.storages.RDBStorage(
                 url, heartbeat_interval=HEARTBEAT_S, grace_period=GRACE_S
             )
         except Exception as e:
-            if "already exists" not in str(e) or attempt == attempts - 1:
+            if not any(m in str(e) for m in _CREATE_RACE) or attempt == attempts - 1:
                 raise
             time.sleep(0.2 * (attempt + 1))
     raise AssertionError("unreachable")

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
+from brainnet.core.data.sparse import column_blocks, is_sparse
 from brainnet.core.errors import UserInputError
 
 
@@ -27,32 +29,32 @@ class FeatureScaler:
 
     @classmethod
     def fit(
-        cls, X: np.ndarray, feature_names: list[str], *, impute: bool = True
+        cls, X: Any, feature_names: list[str], *, impute: bool = True
     ) -> tuple[FeatureScaler, list[str]]:
-        """Fit on training features.
+        """Fit on training features: an (n, d) array, or a CSR matrix (never made dense whole: its
+        statistics are computed a block of columns at a time, to the same numbers as its dense copy).
 
         Returns:
             (scaler, notes): notes say what was imputed and which features are constant.
         """
-        X = np.asarray(X, dtype=np.float64)
-        missing = np.isnan(X)
+        parts = [_column_stats(block) for _, block in column_blocks(X)]
+        per_col, medians, mean, std = (np.concatenate(p) for p in zip(*parts, strict=True))
         notes: list[str] = []
-        if missing.any():
-            _check_missing(missing, feature_names, impute, "training data")
-            per_col = missing.sum(axis=0)
+        if per_col.any():
+            if not impute:
+                col = int(np.flatnonzero(per_col)[0])
+                rows = X[:, [col]].toarray().ravel() if is_sparse(X) else np.asarray(X)[:, col]
+                _raise_missing(
+                    int(per_col.sum()),
+                    feature_names[col],
+                    int(np.flatnonzero(np.isnan(rows))[0]),
+                    "training data",
+                )
             cols = [f"{feature_names[j]}: {int(per_col[j])}" for j in np.flatnonzero(per_col)[:10]]
             notes.append(
-                f"imputed {int(missing.sum())} missing feature value(s) with training medians ({', '.join(cols)}"
+                f"imputed {int(per_col.sum())} missing feature value(s) with training medians ({', '.join(cols)}"
                 f"{', ...' if np.count_nonzero(per_col) > 10 else ''})"
             )
-        all_missing = missing.all(axis=0)
-        with np.errstate(all="ignore"):
-            medians = np.where(
-                all_missing, 0.0, np.nanmedian(np.where(all_missing, 0.0, X), axis=0)
-            )
-        filled = np.where(missing, medians, X)
-        mean = filled.mean(axis=0)
-        std = filled.std(axis=0)
         constant = std < 1e-12
         if constant.any():
             names = [feature_names[j] for j in np.flatnonzero(constant)]
@@ -63,22 +65,35 @@ class FeatureScaler:
 
     def transform(self, X: np.ndarray, feature_names: list[str]) -> np.ndarray:
         """(n, d) raw features -> (n, d) float32 standardised features."""
-        X = self.check(X, feature_names)
+        return self.transform_rows(self.check(X, feature_names))
+
+    def transform_rows(self, X: np.ndarray) -> np.ndarray:
+        """``transform`` of checked (n, d) float64 rows (``SparseRows`` applies it per batch)."""
         missing = np.isnan(X)
         if missing.any():
             X = np.where(missing, self.medians, X)
         return ((X - self.mean) / self.scale).astype(np.float32)
 
-    def check(self, X: np.ndarray, feature_names: list[str]) -> np.ndarray:
-        """(n, d) float64 raw features that ``transform`` accepts (an exported graph does its arithmetic)."""
-        X = np.asarray(X, dtype=np.float64)
-        if X.ndim != 2 or X.shape[1] != self.mean.shape[0]:
+    def check(self, X: Any, feature_names: list[str]) -> Any:
+        """(n, d) float64 raw features that ``transform`` accepts (an exported graph does its arithmetic);
+        a CSR matrix is checked without being made dense and returned as is."""
+        if not is_sparse(X):
+            X = np.asarray(X, dtype=np.float64)
+        if len(X.shape) != 2 or X.shape[1] != self.mean.shape[0]:
             raise UserInputError(
                 f"expected features of shape (n, {self.mean.shape[0]}); received {X.shape}."
             )
-        missing = np.isnan(X)
-        if missing.any():
-            _check_missing(missing, feature_names, self.impute, "the input")
+        if self.impute:
+            return X
+        values = X.data if is_sparse(X) else X
+        if np.isnan(values).any():
+            coo = X.tocoo() if is_sparse(X) else None
+            if coo is not None:
+                k = int(np.flatnonzero(np.isnan(coo.data))[0])
+                row, col = int(coo.row[k]), int(coo.col[k])
+            else:
+                row, col = map(int, np.argwhere(np.isnan(X))[0])
+            _raise_missing(int(np.isnan(values).sum()), feature_names[col], row, "the input")
         return X
 
     def to_dict(self) -> dict:
@@ -98,12 +113,20 @@ class FeatureScaler:
         return cls(*arrays, impute=bool(d["impute"]))
 
 
-def _check_missing(missing: np.ndarray, feature_names: list[str], impute: bool, where: str) -> None:
-    if impute:
-        return
-    row, col = map(int, np.argwhere(missing)[0])
+def _column_stats(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(n, k) float64 -> per column: (missing counts, medians, means and standard deviations after
+    filling the missing values with the medians)."""
+    missing = np.isnan(X)
+    all_missing = missing.all(axis=0)
+    with np.errstate(all="ignore"):
+        medians = np.where(all_missing, 0.0, np.nanmedian(np.where(all_missing, 0.0, X), axis=0))
+    filled = np.where(missing, medians, X) if missing.any() else X
+    return missing.sum(axis=0), medians, filled.mean(axis=0), filled.std(axis=0)
+
+
+def _raise_missing(count: int, column: str, row: int, where: str) -> None:
     raise UserInputError(
-        f"{where} has {int(missing.sum())} missing feature value(s) (first: column {feature_names[col]!r}, "
+        f"{where} has {count} missing feature value(s) (first: column {column!r}, "
         f"row {row + 1}) and imputation is off (--no-impute). Fill them in, or drop --no-impute to use "
         "training medians."
     )

@@ -8,6 +8,7 @@ the reader walk the columns to say which cell is wrong. Every problem the user c
 from __future__ import annotations
 
 import csv
+import dataclasses
 import difflib
 import io
 import re
@@ -16,11 +17,13 @@ from collections import Counter
 from functools import cached_property
 from operator import itemgetter
 from pathlib import Path
+from typing import Any
 from xml.etree import ElementTree
 
 import arff
 import numpy as np
 
+from brainnet.core.data.columns import MISSING_TOKENS, number_text, parse_columns
 from brainnet.core.data.dataset import Dataset
 from brainnet.core.data.labels import (
     LabelSpec,
@@ -33,9 +36,14 @@ from brainnet.core.data.labels import (
     read_text,
     sniff_delimiter,
 )
+from brainnet.core.data.sparse import SPARSE_MAX_DENSITY, is_sparse, to_csr, worth_sparse
 from brainnet.core.errors import UserInputError
 
-MISSING_TOKENS = ("", "?", "na", "nan", "null")  # compared lower-cased and stripped
+__all__ = ["MISSING_TOKENS", "check_finite", "read_table"]
+CHUNK_BYTES = (
+    8 * 2**20
+)  # a CSV at least this large is parsed a chunk of rows at a time (sparse_numbers)
+CHUNK_CELLS = 1_000_000  # cells per chunk: 8 MB of float64
 _NUMERIC_ARFF_TYPES = ("NUMERIC", "REAL", "INTEGER")
 _MEKA_C = re.compile(r"(?:^|\s)-C\s+(-?\d+)")
 _NO_SPEC = LabelSpec()
@@ -57,6 +65,7 @@ def read_table(
     known_features: list[str] | None = None,
     known_labels: list[str] | None = None,
     require_labels: bool = True,
+    sparse: bool | None = None,
 ) -> Dataset:
     """Read a built-in dataset or a CSV/TSV/ARFF file into features and multi-hot labels.
 
@@ -82,13 +91,21 @@ def read_table(
         known_labels: label names a saved model predicts; Y is returned in this order.
         require_labels: when False, a file without any of the label columns reads with ``Y=None``
             (prediction input).
+        sparse: X as a ``scipy.sparse.csr_matrix`` (True), an ndarray (False), or (None) sparse when the
+            features are large and mostly zeros (``sparse.worth_sparse``; a sparse ARFF file is never made
+            dense whole on the way).
+
+    Feature columns: numbers stay numbers; a CSV column that is mostly text, and an ARFF nominal attribute
+    (but a two-valued numeric one such as ``{0,1}``, which is a number), are categorical: X holds the index of
+    the value in ``Dataset.levels[column]`` (CSV: the sorted values in the file; ARFF: the declared values),
+    and the estimator's recipe encodes them (``core/data/encoding.py``).
 
     Returns:
-        Dataset with X (n, d) float64 (NaN = missing), Y (n, L) uint8 or None, the column names,
-        ``name`` ("yeast (train)" or the path) and reading notes for the user.
+        Dataset with X (n, d) float64 (NaN = missing) or CSR, Y (n, L) uint8 or None, the column names,
+        the categorical columns' ``levels``, ``name`` ("yeast (train)" or the path) and reading notes.
 
     Raises:
-        UserInputError: unreadable file, bad option, missing column, non-numeric feature, label not 0/1...
+        UserInputError: unreadable file, bad option, missing column, a text cell among numbers, label not 0/1...
     """
     if isinstance(source, str) and _is_builtin(source):
         if not spec.is_empty():
@@ -108,7 +125,17 @@ def read_table(
     if known_labels is not None and not known_labels:
         raise UserInputError("known_labels is empty; expected the label names of the model.")
     reader = _read_arff if _is_arff(path) else _read_csv
-    return reader(path, spec, known_features, known_labels, require_labels)
+    data = reader(path, spec, known_features, known_labels, require_labels)
+    return _storage(data, sparse)
+
+
+def _storage(data: Dataset, sparse: bool | None) -> Dataset:
+    """``data`` with X sparse or dense as asked (None: sparse when large and mostly zeros)."""
+    want = worth_sparse(data.X) if sparse is None else sparse
+    if want == is_sparse(data.X):
+        return data
+    X = to_csr(data.X) if want else data.dense_X()
+    return dataclasses.replace(data, X=X)
 
 
 # ----------------------------------------------------------------------------- paths and text
@@ -164,6 +191,10 @@ def _given_options(spec: LabelSpec) -> str:
 
 
 def _read_csv(path, spec, known_features, known_labels, require_labels) -> Dataset:
+    if spec.xml is not None and known_labels is not None:
+        spec = (
+            LabelSpec()
+        )  # a model read from ARFF + XML scores the CSV of the same data by label name
     if spec.xml is not None:
         raise UserInputError(
             f"--xml names the labels of an ARFF file; {path} is read as CSV. "
@@ -181,23 +212,27 @@ def _read_csv(path, spec, known_features, known_labels, require_labels) -> Datas
     feat_idx = _select_features(header, label_idx or [], known_features, path, notes)
     feature_names = [header[i] for i in feat_idx]
     numeric = feat_idx if delimited else feat_idx + (label_idx or [])
-    block = table.numbers(numeric, whole_table=not delimited)  # (n, len(numeric)) or None
-    d = len(feat_idx)
-    if block is not None and np.isin(block[:, d:], (0.0, 1.0)).all():
+    d, levels = len(feat_idx), {}
+    chunked = table.sparse_numbers(feat_idx, label_idx or []) if not delimited else None
+    block = None if chunked else table.numbers(numeric, whole_table=not delimited)  # (n, d + L)
+    if chunked is not None:  # a large file, read as CSR a chunk of rows at a time
+        X, Y = chunked
+        Y = Y if label_idx else None
+    elif block is not None and np.isin(block[:, d:], (0.0, 1.0)).all():
         X = np.ascontiguousarray(block[:, :d])
         if not delimited:
             Y = block[:, d:].astype(np.uint8) if label_idx else None
-    else:  # slow path: find and name the bad cell
-        X = _parse_features(_take(table.rows, feat_idx), feature_names, table.where)
+    else:  # slow path: categorical columns, or a bad cell to name
+        X, levels = parse_columns(_take(table.rows, feat_idx), feature_names, table.where)
         if not delimited:
             cells = _take(table.rows, label_idx) if label_idx else None
             Y = parse_binary_labels(cells, label_names, table.where) if label_idx else None
-    infinite = np.argwhere(np.isinf(X))
+    infinite = np.argwhere(np.isinf(X.toarray() if is_sparse(X) else X))
     if infinite.size:
         i, j = infinite[0]
         cell = table.rows[i][feat_idx[j]].strip()
         _raise_not_finite(feature_names[j], cell, f"{table.where(i)} of {path}")
-    return _finish(X, Y, feature_names, label_names, known_labels, path, notes)
+    return _finish(X, Y, feature_names, label_names, known_labels, path, notes, levels)
 
 
 class _CsvText:
@@ -255,6 +290,36 @@ class _CsvText:
             block = block[:, usecols]
         return block
 
+    def sparse_numbers(self, feat: list[int], labels: list[int]) -> tuple[Any, np.ndarray] | None:
+        """A large file of numbers with 0/1 labels, parsed ``CHUNK_CELLS`` cells at a time into a CSR matrix of
+        the features and (n, L) uint8 labels, so that a wide, mostly-zero table is never dense whole; None for
+        a small or mostly non-zero file, or when anything is off (the whole-table path then decides)."""
+        if len(self.text) < CHUNK_BYTES:
+            return None
+        lines = self.text.split("\n")[self.skip :]
+        step = max(64, CHUNK_CELLS // len(self.header))
+        X_parts, Y_parts = [], []
+        for start in range(0, len(lines), step):
+            chunk = [line for line in lines[start : start + step] if line.strip()]
+            if not chunk:
+                continue
+            try:
+                block = np.loadtxt(chunk, delimiter=self.delimiter, quotechar='"', comments=None,
+                                   ndmin=2, dtype=np.float64)  # fmt: skip
+            except ValueError:
+                return None
+            if block.shape[1] != len(self.header) or not np.isin(block[:, labels], (0, 1)).all():
+                return None
+            X_parts.append(to_csr(block[:, feat]))
+            if not X_parts[0].nnz <= SPARSE_MAX_DENSITY * np.prod(X_parts[0].shape):
+                return None  # mostly non-zero: the dense path is as small
+            Y_parts.append(block[:, labels].astype(np.uint8))
+        if sum(part.shape[0] for part in X_parts) < 2:
+            return None
+        import scipy.sparse as sp
+
+        return sp.vstack(X_parts, format="csr"), np.vstack(Y_parts)
+
     @cached_property
     def _rows_and_lines(self) -> tuple[list[list[str]], list[int]]:
         rows, lines = read_rows(self.text, self.path, self.delimiter)
@@ -283,32 +348,6 @@ def _take(rows: list, idx: list[int]) -> np.ndarray:
         return np.array([[row[i]] for row in rows], dtype=str)
     get = itemgetter(*idx)
     return np.array([get(row) for row in rows], dtype=str)
-
-
-def _parse_features(cells: np.ndarray, names: list[str], where) -> np.ndarray:
-    """(n, d) strings -> (n, d) float64; missing tokens become NaN; a bad cell raises."""
-    try:
-        return cells.astype(np.float64)  # fast path: the whole block at once
-    except ValueError:
-        pass
-    X = np.empty(cells.shape, dtype=np.float64)
-    for j, name in enumerate(names):
-        col = cells[:, j]
-        try:
-            X[:, j] = col.astype(np.float64)
-            continue
-        except ValueError:
-            missing = np.isin(np.char.lower(np.char.strip(col)), MISSING_TOKENS)
-        try:
-            X[:, j] = np.where(missing, "nan", col).astype(np.float64)
-        except ValueError:
-            i = next(i for i, v in enumerate(col) if not missing[i] and not is_number(v))
-            raise UserInputError(
-                f"feature column {name!r} holds a non-numeric value {str(col[i])!r} at {where(i)}; "
-                "features must be numbers (empty, '?', 'NA' or 'NaN' mean missing). Drop that "
-                "column, encode it as numbers (e.g. one-hot), or name it as a label."
-            ) from None
-    return X
 
 
 def _delimited_labels(table: _CsvText, spec: LabelSpec, known_labels, require_labels):
@@ -472,58 +511,190 @@ def _xml_label_names(xml: Path) -> list[str]:
 
 
 def _read_arff(path, spec, known_features, known_labels, require_labels) -> Dataset:
+    """Dense or sparse (``{index value, ...}`` rows) ARFF; sparse rows are read as a CSR matrix directly."""
     text, notes = read_text(path)
+    sparse_rows = _has_sparse_rows(text)
     try:
-        table = arff.loads(text)
+        table = arff.loads(
+            text, encode_nominal=True, return_type=arff.COO if sparse_rows else arff.DENSE
+        )
     except arff.ArffException as err:
         raise UserInputError(
             f"cannot read the ARFF file {path}: {err} Fix that line "
-            "(every data row needs one value per @attribute)."
+            "(every data row needs one value per @attribute, in one layout: all dense or all "
+            "{index value} rows)."
         ) from None
-    columns = [name for name, _ in table["attributes"]]
-    rows = table["data"]
-    if len(rows) < 2:
-        raise UserInputError(f"{path} has {len(rows)} data row(s); expected at least 2.")
+    attributes = table["attributes"]
+    columns = [name for name, _ in attributes]
+    n = _count_rows(text) if sparse_rows else len(table["data"])
+    if n < 2:
+        raise UserInputError(f"{path} has {n} data row(s); expected at least 2.")
     label_idx = _select_labels(
         columns, spec, known_labels, require_labels, path, relation=table["relation"]
     )
     feat_idx = _select_features(columns, label_idx or [], known_features, path, notes)
-    _check_numeric_attributes(table["attributes"], feat_idx, path)
-    cells = np.array(rows, dtype=object)  # (n, n_attributes)
-    features = cells[:, feat_idx]
-    features[np.vectorize(lambda v: v is None, otypes=[bool])(features)] = np.nan
-    X = features.astype(np.float64)  # numeric (or numeric nominal) attributes: cannot fail
-    check_finite(X, [columns[i] for i in feat_idx], str(path), rows="data row")
+    kinds = [_attribute_kind(attributes[i], path) for i in range(len(columns))]
+    if sparse_rows:
+        X, Y = _sparse_arff(table["data"], n, kinds, feat_idx, label_idx, columns, path)
+    else:
+        X, Y = _dense_arff(table["data"], kinds, feat_idx, label_idx, columns)
+    feature_names = [columns[i] for i in feat_idx]
+    values = X.data if is_sparse(X) else X
+    if np.isinf(values).any():
+        check_finite(X.toarray() if is_sparse(X) else X, feature_names, str(path), rows="data row")
+    levels = {columns[i]: kinds[i][1] for i in feat_idx if kinds[i][0] == "categorical"}
     label_names = [columns[i] for i in label_idx] if label_idx else []
+    return _finish(X, Y, feature_names, label_names, known_labels, path, notes, levels)
+
+
+def _has_sparse_rows(text: str) -> bool:
+    """Whether the first data row after @data is in ``{index value}`` form."""
+    match = re.search(r"^\s*@data\s*$", text, flags=re.IGNORECASE | re.MULTILINE)
+    if match is None:
+        return False
+    for line in text[match.end() :].splitlines():
+        line = line.strip()
+        if line and not line.startswith("%"):
+            return line.startswith("{")
+    return False
+
+
+def _count_rows(text: str) -> int:
+    match = re.search(r"^\s*@data\s*$", text, flags=re.IGNORECASE | re.MULTILINE)
+    assert match is not None
+    lines = (line.strip() for line in text[match.end() :].splitlines())
+    return sum(1 for line in lines if line and not line.startswith("%"))
+
+
+def _attribute_kind(attribute, path: Path) -> tuple[str, Any]:
+    """("numeric", None), ("nominal_number", values as floats by declared index) for a two-valued numeric
+    nominal such as {0,1}, ("categorical", declared values) for other nominal attributes, or ("string", None)."""
+    name, kind = attribute
+    if isinstance(kind, list):
+        if len(kind) <= 2 and all(is_number(value) for value in kind):
+            return "nominal_number", np.array([float(v) for v in kind])
+        return "categorical", [str(v) for v in kind]
+    if isinstance(kind, str) and kind.upper() in _NUMERIC_ARFF_TYPES:
+        return "numeric", None
+    if isinstance(kind, str) and kind.upper() == "STRING":
+        return "string", None
+    raise UserInputError(
+        f"ARFF attribute {name!r} in {path} is {kind}; features must be numeric, nominal or string. "
+        "Drop that attribute or convert it."
+    )
+
+
+def _dense_arff(rows, kinds, feat_idx, label_idx, columns):
+    """Dense rows (nominal values as their declared index) -> (X (n, d) float64, Y (n, L) uint8 or None)."""
+    cells = np.array(rows, dtype=object)  # (n, n_attributes)
+    X = np.empty((len(rows), len(feat_idx)))
+    for k, i in enumerate(feat_idx):
+        X[:, k], kinds[i] = _attribute_values(cells[:, i], kinds[i])
     Y = None
     if label_idx:
-        texts = np.vectorize(lambda v: "" if v is None else str(v), otypes=[str])(
-            cells[:, label_idx]
-        )
-        Y = parse_binary_labels(texts, label_names, lambda i: f"data row {i + 1}")
-    feature_names = [columns[i] for i in feat_idx]
-    return _finish(X, Y, feature_names, label_names, known_labels, path, notes)
+        texts = np.empty((len(rows), len(label_idx)), dtype=object)
+        for k, i in enumerate(label_idx):
+            texts[:, k] = _label_texts(cells[:, i], kinds[i])
+        names = [columns[i] for i in label_idx]
+        Y = parse_binary_labels(texts.astype(str), names, lambda r: f"data row {r + 1}")
+    return X, Y
 
 
-def _check_numeric_attributes(attributes, feat_idx: list[int], path: Path) -> None:
-    """Numeric attributes pass; so do nominal ones whose values are all numbers ({0,1})."""
-    for i in feat_idx:
-        name, kind = attributes[i]
-        if isinstance(kind, list) and all(is_number(value) for value in kind):
-            continue
-        if isinstance(kind, str) and kind.upper() in _NUMERIC_ARFF_TYPES:
-            continue
-        shown = "nominal {" + ", ".join(kind[:5]) + "}" if isinstance(kind, list) else kind
-        raise UserInputError(
-            f"ARFF attribute {name!r} in {path} is {shown}; features must be numeric. Drop or "
-            "encode that attribute (e.g. one-hot), or name it as a label if it is one."
+def _attribute_values(col: np.ndarray, kind) -> tuple[np.ndarray, tuple[str, Any]]:
+    """(n,) decoded ARFF values of one attribute -> ((n,) float64 (NaN missing; categories as indices), its
+    kind: a string attribute becomes categorical over the values in the file)."""
+    missing = np.array([v is None for v in col], dtype=bool)
+    out = np.full(len(col), np.nan)
+    present = col[~missing]
+    if kind[0] == "nominal_number":
+        out[~missing] = kind[1][present.astype(np.int64)]
+    elif kind[0] == "string":  # free text: categorical over the values in the file
+        values, codes = np.unique(present.astype(str), return_inverse=True)
+        out[~missing] = codes
+        return out, ("categorical", [str(v) for v in values])
+    else:
+        out[~missing] = present.astype(np.float64)
+    return out, kind
+
+
+def _label_texts(col: np.ndarray, kind) -> np.ndarray:
+    """Label cells as text for ``parse_binary_labels`` ("" for missing; nominal by their declared value)."""
+    if kind[0] == "nominal_number":
+        return np.array(
+            ["" if v is None else number_text(kind[1][int(v)]) for v in col], dtype=object
         )
+    if kind[0] == "categorical":
+        return np.array(["" if v is None else kind[1][int(v)] for v in col], dtype=object)
+    return np.array(["" if v is None else str(v) for v in col], dtype=object)
+
+
+def _sparse_arff(coo, n, kinds, feat_idx, label_idx, columns, path):
+    """``{index value}`` rows (liac-arff COO) -> (X CSR (n, d) float64, Y (n, L) uint8 or None).
+
+    An omitted entry is the attribute's first declared value (0 for numeric attributes): stored as 0 (the
+    index of that value for categorical attributes, the number for {0,1}), so the matrix stays sparse.
+    """
+    values, rows, cols = coo
+    rows, cols = np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64)
+    values = np.asarray(values, dtype=object)
+    missing = np.array([v is None for v in values], dtype=bool)
+    numbers = np.full(len(values), np.nan)
+    for i in np.unique(cols):
+        here = (cols == i) & ~missing
+        kind = kinds[i]
+        if kind[0] == "string":
+            raise UserInputError(
+                f"ARFF attribute {columns[i]!r} in {path} is a string in sparse rows; expected numeric "
+                "or nominal attributes in a sparse ARFF file. Drop it or use dense rows."
+            )
+        raw = values[here]
+        numbers[here] = (
+            kind[1][raw.astype(np.int64)] if kind[0] == "nominal_number" else raw.astype(np.float64)
+        )
+    X = _sparse_columns(numbers, rows, cols, n, feat_idx, kinds, columns)
+    Y = None
+    if label_idx:
+        Y = _sparse_columns(numbers, rows, cols, n, label_idx, kinds, columns).toarray()
+        bad = np.argwhere(~np.isin(Y, (0.0, 1.0)))
+        if bad.size:
+            r, k = bad[0]
+            shown = "missing (?)" if np.isnan(Y[r, k]) else f"{Y[r, k]:g}"
+            raise UserInputError(
+                f"label column {columns[label_idx[k]]!r} holds {shown} at data row {r + 1} of {path}; "
+                "labels must be 0 or 1. Fix the cell, or check which columns are labels."
+            )
+        Y = Y.astype(np.uint8)
+    return X, Y
+
+
+def _sparse_columns(numbers, rows, cols, n, take, kinds, columns):
+    """The attributes ``take`` of COO entries as an (n, len(take)) CSR matrix, omitted entries filled with
+    each attribute's first declared value (left implicit when that is 0)."""
+    import scipy.sparse as sp
+
+    position = np.full(len(columns), -1, dtype=np.int64)
+    position[take] = np.arange(len(take))
+    keep = position[cols] >= 0
+    r, c, v = rows[keep], position[cols[keep]], numbers[keep]
+    fills = []
+    for k, i in enumerate(take):
+        first = kinds[i][1][0] if kinds[i][0] == "nominal_number" else 0.0
+        if first != 0.0:  # e.g. {1,0}: an omitted entry is 1
+            given = np.zeros(n, dtype=bool)
+            given[r[c == k]] = True
+            absent = np.flatnonzero(~given)
+            fills.append((absent, np.full(len(absent), k), np.full(len(absent), first)))
+    if fills:
+        r = np.concatenate([r, *(f[0] for f in fills)])
+        c = np.concatenate([c, *(f[1] for f in fills)])
+        v = np.concatenate([v, *(f[2] for f in fills)])
+    return sp.csr_matrix((v, (r, c)), shape=(n, len(take)), dtype=np.float64)
 
 
 # ----------------------------------------------------------------------------- result
 
 
-def _finish(X, Y, feature_names, label_names, known_labels, path, notes) -> Dataset:
+def _finish(X, Y, feature_names, label_names, known_labels, path, notes, levels=None) -> Dataset:
     if Y is None:
         label_names = list(known_labels or [])
         notes.append("no label columns found: read the features only")
@@ -541,11 +712,26 @@ def _finish(X, Y, feature_names, label_names, known_labels, path, notes) -> Data
     note = _missing_note(X, feature_names)
     if note:
         notes.append(note)
-    return Dataset(X, Y, list(feature_names), list(label_names), name=str(path), notes=notes)
+    if levels:
+        shown = ", ".join(f"{name} ({len(v)})" for name, v in list(levels.items())[:5])
+        more = ", ..." if len(levels) > 5 else ""
+        notes.append(f"{len(levels)} categorical (text) column(s): {shown}{more}")
+    return Dataset(
+        X,
+        Y,
+        list(feature_names),
+        list(label_names),
+        name=str(path),
+        notes=notes,
+        levels=levels or {},
+    )
 
 
-def _missing_note(X: np.ndarray, names: list[str]) -> str | None:
-    counts = np.isnan(X).sum(axis=0)  # (d,)
+def _missing_note(X: Any, names: list[str]) -> str | None:
+    if is_sparse(X):
+        counts = np.bincount(X.tocoo().col[np.isnan(X.tocoo().data)], minlength=X.shape[1])
+    else:
+        counts = np.isnan(X).sum(axis=0)  # (d,)
     columns = np.flatnonzero(counts)
     if not columns.size:
         return None
