@@ -1,7 +1,8 @@
 """scikit-learn baselines fitted and decided exactly as brainnet is, so a user sees whether a network is the right tool.
 
 Five baselines, by name (``BASELINES``): ``mlp`` (``MLPClassifier``), ``logistic`` (one-vs-rest
-``LogisticRegression``), ``rf`` (``RandomForestClassifier``), ``et`` (``ExtraTreesClassifier``) and ``hgb``
+``LogisticRegression``), ``rf`` (``RandomForestClassifier``) and ``et`` (``ExtraTreesClassifier``), each one
+multi-output forest for all labels, and ``hgb``
 (``HistGradientBoostingClassifier`` per label through ``MultiOutputClassifier``). Each goes through brainnet's own
 protocol, so only the model differs:
 
