@@ -219,3 +219,32 @@ def test_tune_on_images_searches_the_image_space_and_saves_a_model(files, tmp_pa
         meta["kind"] == "multilabel_image" and meta["tune"]["best_trial"] == summary["best_trial"]
     )
     assert meta["config"]["model"] == summary["best_params"]["model"]
+
+
+def test_preset_seed_is_the_tutorial_recipe_and_options_still_override_it():
+    from brainnet.cli.main import build_parser
+    from brainnet.cli.options import config_from_args
+    from brainnet.core.errors import UserInputError
+
+    parse = build_parser().parse_args
+    default = config_from_args(parse(["train", "photos.csv", "--out", "m"]), "images")
+    assert (default.model, default.schedule, default.augment, default.tta) == (
+        "cnn_small",
+        "onecycle",
+        "photo",
+        True,
+    )
+    seed = config_from_args(parse(["train", "photos.csv", "--out", "m", "--preset", "seed"]), "images")
+    assert (seed.model, seed.image_size, seed.batch_size, seed.lr, seed.weight_decay) == (
+        "seed_cnn",
+        150,
+        32,
+        1e-3,
+        0.0,
+    )
+    assert (seed.rotation, seed.shift, seed.hflip, seed.augment) == (20.0, 0.2, True, "seed")
+    assert (seed.schedule, seed.ema, seed.tta, seed.patience) == ("constant", 0.0, False, 5)
+    args = parse(["train", "photos.csv", "--out", "m", "--preset", "seed", "--image-size", "128"])
+    assert config_from_args(args, "images").image_size == 128
+    with pytest.raises(UserInputError, match="--preset seed is a set of image options"):
+        config_from_args(parse(["train", "t.csv", "--out", "m", "--preset", "seed"]), "tables")
