@@ -234,7 +234,9 @@ def test_preset_seed_is_the_tutorial_recipe_and_options_still_override_it():
         "photo",
         True,
     )
-    seed = config_from_args(parse(["train", "photos.csv", "--out", "m", "--preset", "seed"]), "images")
+    seed = config_from_args(
+        parse(["train", "photos.csv", "--out", "m", "--preset", "seed"]), "images"
+    )
     assert (seed.model, seed.image_size, seed.batch_size, seed.lr, seed.weight_decay) == (
         "seed_cnn",
         150,

@@ -146,7 +146,11 @@ def test_image_stats_skips_unreadable_files_and_fails_when_none_is_readable(tmp_
 def test_photo_augmentation_crops_flips_and_jitters_and_is_off_at_evaluation(image):
     photo = _transform(augment="photo")
     kinds = [type(s) for s in photo._finish.transforms]
-    assert v2.RandomResizedCrop in kinds and v2.RandomHorizontalFlip in kinds and v2.ColorJitter in kinds
+    assert (
+        v2.RandomResizedCrop in kinds
+        and v2.RandomHorizontalFlip in kinds
+        and v2.ColorJitter in kinds
+    )
     torch.manual_seed(0)
     a = photo(image)
     torch.manual_seed(0)

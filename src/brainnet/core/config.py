@@ -245,6 +245,7 @@ class TrainConfig(CommonConfig):
         "weight_decay": 1e-2,
         "patience": 20,
         "time_steps": 25,
+        "lr": 1e-3,
     }
 
     # --- model: an MLP from features to one logit per label

@@ -36,18 +36,19 @@ def param_groups(model: nn.Module, cfg: Any) -> list[Any]:
 
 
 def make_scheduler(optimizer: torch.optim.Optimizer, name: str, total_steps: int) -> Any:
-    """A per-step LR scheduler: "onecycle" (each group warms up to its own lr, then anneals), "cosine"
-    (from lr to 0), or None for "constant"."""
+    """A per-step LR scheduler: "onecycle" (each group warms up to its own lr, then anneals; a run of under
+    8 steps anneals only), "cosine" (from lr to 0), or None for "constant"."""
     from torch.optim import lr_scheduler
 
     if name == "constant" or total_steps < 2:
         return None
-    if name == "onecycle":
+    if (
+        name == "onecycle" and total_steps * WARMUP_PCT >= 2
+    ):  # shorter: no room to warm up, cosine instead
         peaks = [g["lr"] for g in optimizer.param_groups]
         return lr_scheduler.OneCycleLR(
             optimizer, max_lr=peaks, total_steps=total_steps, pct_start=WARMUP_PCT
         )
-    assert name == "cosine", name
     return lr_scheduler.CosineAnnealingLR(optimizer, T_max=total_steps)
 
 
@@ -69,7 +70,9 @@ class EMA(Callback):
     """An exponential moving average of the model's parameters and buffers, updated after every step.
 
     decay_t = min(decay, (1 + t) / (10 + t)) at update t, so the average does not remember the random
-    initialisation for long in short runs. Integer buffers (BatchNorm's batch counter) are copied.
+    initialisation for long in short runs. Only parameters are averaged: buffers (BatchNorm's running statistics,
+    themselves a moving average) are the model's own at the moment the average is swapped in, so on several
+    processes they are the statistics ``DistributedTrainer`` has already averaged.
 
     Args:
         model: the network being trained (its tensors are updated in place, so the pairs are made once).
@@ -87,28 +90,32 @@ class EMA(Callback):
     def on_fit_start(self, loop: Loop) -> None:
         self._live = self.model.state_dict()  # detached views of the model's own tensors
         self.shadow = {k: v.detach().clone() for k, v in self._live.items()}
+        self._averaged = [k for k, _ in self.model.named_parameters()]
         self.stash, self.updates = None, 0
 
     def on_batch_end(self, loop: Loop, loss: float) -> None:
         self.updates += 1
         d = min(self.decay, (1 + self.updates) / (10 + self.updates))
         with torch.no_grad():
-            floats = [k for k, v in self._live.items() if v.is_floating_point()]
             torch._foreach_lerp_(
-                [self.shadow[k] for k in floats], [self._live[k] for k in floats], 1 - d
+                [self.shadow[k] for k in self._averaged],
+                [self._live[k] for k in self._averaged],
+                1 - d,
             )
-            for k, v in self._live.items():
-                if not v.is_floating_point():
-                    self.shadow[k].copy_(v)
 
     def swap_in(self) -> None:
-        """Put the averaged weights into the model (for validation); the training weights wait in ``stash``."""
+        """Put the averaged parameters into the model (for validation) beside its own buffers; the training
+        parameters wait in ``stash``."""
         if self.stash is not None:
             return
         with torch.no_grad():
             self.stash = {k: v.clone() for k, v in self._live.items()}
+            averaged = set(self._averaged)
             for k, v in self._live.items():
-                v.copy_(self.shadow[k])
+                if k in averaged:
+                    v.copy_(self.shadow[k])
+                else:
+                    self.shadow[k].copy_(v)  # buffers: the live ones
 
     def on_epoch_start(self, loop: Loop) -> None:
         if self.stash is None:
