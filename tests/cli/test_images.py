@@ -228,7 +228,7 @@ def test_preset_seed_is_the_tutorial_recipe_and_options_still_override_it():
 
     parse = build_parser().parse_args
     default = config_from_args(parse(["train", "photos.csv", "--out", "m"]), "images")
-    assert (default.model, default.schedule, default.augment, default.tta) == (
+    assert (default.model, default.schedule, default.augmentation, default.tta) == (
         "cnn_small",
         "onecycle",
         "photo",
@@ -244,7 +244,7 @@ def test_preset_seed_is_the_tutorial_recipe_and_options_still_override_it():
         1e-3,
         0.0,
     )
-    assert (seed.rotation, seed.shift, seed.hflip, seed.augment) == (20.0, 0.2, True, "seed")
+    assert (seed.rotation, seed.shift, seed.hflip, seed.augmentation) == (20.0, 0.2, True, "seed")
     assert (seed.schedule, seed.ema, seed.tta, seed.patience) == ("constant", 0.0, False, 5)
     args = parse(["train", "photos.csv", "--out", "m", "--preset", "seed", "--image-size", "128"])
     assert config_from_args(args, "images").image_size == 128

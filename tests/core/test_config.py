@@ -64,7 +64,7 @@ IMAGE_DEFAULTS = {
     "schedule": "onecycle",
     "ema": 0.99,
     "tta": True,
-    "augment": "photo",
+    "augmentation": "photo",
     "freeze_backbone": False,
     "rotation": 20.0,
     "shift": 0.2,

@@ -197,7 +197,7 @@ def test_recipe_options_are_checked():
 
     for bad in (
         {"schedule": "linear"},
-        {"augment": "strong"},
+        {"augmentation": "strong"},
         {"ema": 1.0},
         {"backbone_lr_mult": 0.0},
         {"fine_tune_epochs": 40},

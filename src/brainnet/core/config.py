@@ -338,7 +338,7 @@ class ImageTrainConfig(CommonConfig):
         "predict with test-time augmentation: the mean of the probabilities of the image and its mirror",
         True,
     )
-    augment: str = _option(
+    augmentation: str = _option(
         "training augmentation: photo (random resized crop, flip, colour jitter), seed (--rotation, "
         "--shift, --hflip) or none",
         "photo",
@@ -369,7 +369,12 @@ class ImageTrainConfig(CommonConfig):
         _check(
             self.schedule in SCHEDULES, "schedule", self.schedule, f"one of {', '.join(SCHEDULES)}"
         )
-        _check(self.augment in AUGMENTS, "augment", self.augment, f"one of {', '.join(AUGMENTS)}")
+        _check(
+            self.augmentation in AUGMENTS,
+            "augmentation",
+            self.augmentation,
+            f"one of {', '.join(AUGMENTS)}",
+        )
         _check(
             0 <= self.ema < 1, "ema", self.ema, "a decay in [0, 1) such as 0.99 (0 turns EMA off)"
         )
@@ -417,7 +422,7 @@ IMAGE_PRESETS: dict[str, dict[str, Any]] = {
         "schedule": "constant",
         "ema": 0.0,
         "tta": False,
-        "augment": "seed",
+        "augmentation": "seed",
         "rotation": 20.0,
         "shift": 0.2,
         "hflip": True,

@@ -139,7 +139,7 @@ class ImageRecipe(Recipe):
                 "rotation": cfg.rotation,
                 "shift": cfg.shift,
                 "hflip": cfg.hflip,
-                "augment": getattr(cfg, "augment", "seed"),
+                "augment": getattr(cfg, "augmentation", "seed"),
             }
         transform = build_transform(
             train=train, image_size=self.image_size, mean=self.mean, std=self.std, **augment
