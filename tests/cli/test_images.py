@@ -250,3 +250,27 @@ def test_preset_seed_is_the_tutorial_recipe_and_options_still_override_it():
     assert config_from_args(args, "images").image_size == 128
     with pytest.raises(UserInputError, match="--preset seed is a set of image options"):
         config_from_args(parse(["train", "t.csv", "--out", "m", "--preset", "seed"]), "tables")
+
+
+def test_builtin_demos_keep_the_seed_recipe_they_were_tuned_with():
+    """shapes and digits_mosaic: the tutorial recipe at their own sizes, no augmentation, no EMA, no TTA (their
+    presets were chosen on their validation splits with it; crops and mirrors would cut shapes and digits)."""
+    from brainnet.cli.main import _builtin_extras, build_parser
+    from brainnet.cli.options import config_from_args
+
+    for name, size in (("shapes", 48), ("digits_mosaic", 32)):
+        args = build_parser().parse_args(["train", name, "--out", "m"])
+        cfg = config_from_args(args, "images", _builtin_extras(name, "images", args)[0])
+        assert (cfg.model, cfg.image_size, cfg.lr, cfg.weight_decay) == (
+            "seed_cnn",
+            size,
+            1e-3,
+            0.0,
+        )
+        assert (cfg.schedule, cfg.ema, cfg.tta, cfg.augmentation) == (
+            "constant",
+            0.0,
+            False,
+            "seed",
+        )
+        assert (cfg.rotation, cfg.shift, cfg.hflip) == (0.0, 0.0, False)
