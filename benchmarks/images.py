@@ -68,6 +68,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import photos  # benchmarks/photos.py
 import PIL
 import torch
 import torchvision
@@ -528,7 +529,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--markdown", metavar="FILE", help="also write the tables as markdown")
     parser.add_argument("--json", metavar="FILE", help="also write every measurement as JSON")
+    photos.add_arguments(parser)  # --photos, --folds, --throughput: benchmarks/photos.py
     args = parser.parse_args(argv)
+    photos.check_arguments(parser, args)
     if args.threads is not None and args.threads < 1:
         parser.error(f"--threads must be >= 1; received {args.threads}.")
     return args
@@ -602,6 +605,17 @@ def main(argv: list[str] | None = None) -> None:
     out, log = Console(highlight=False, width=width), Console(stderr=True, highlight=False)
     if args.threads is not None:
         torch.set_num_threads(args.threads)
+    if args.photos or args.throughput:
+        results = {}
+        if args.throughput:
+            results["throughput"] = photos.throughput(args, out)
+        if args.photos:
+            results["photos"] = photos.cross_validate(args, out)
+        if args.json:
+            atomic_write_text(
+                args.json, json.dumps(_json_safe(results), indent=2) + "\n", force=True
+            )
+        return
     run(args, out, log)
 
 

@@ -219,3 +219,58 @@ def test_tune_on_images_searches_the_image_space_and_saves_a_model(files, tmp_pa
         meta["kind"] == "multilabel_image" and meta["tune"]["best_trial"] == summary["best_trial"]
     )
     assert meta["config"]["model"] == summary["best_params"]["model"]
+
+
+def test_preset_seed_is_the_tutorial_recipe_and_options_still_override_it():
+    from brainnet.cli.main import build_parser
+    from brainnet.cli.options import config_from_args
+    from brainnet.core.errors import UserInputError
+
+    parse = build_parser().parse_args
+    default = config_from_args(parse(["train", "photos.csv", "--out", "m"]), "images")
+    assert (default.model, default.schedule, default.augmentation, default.tta) == (
+        "cnn_small",
+        "onecycle",
+        "photo",
+        True,
+    )
+    seed = config_from_args(
+        parse(["train", "photos.csv", "--out", "m", "--preset", "seed"]), "images"
+    )
+    assert (seed.model, seed.image_size, seed.batch_size, seed.lr, seed.weight_decay) == (
+        "seed_cnn",
+        150,
+        32,
+        1e-3,
+        0.0,
+    )
+    assert (seed.rotation, seed.shift, seed.hflip, seed.augmentation) == (20.0, 0.2, True, "seed")
+    assert (seed.schedule, seed.ema, seed.tta, seed.patience) == ("constant", 0.0, False, 5)
+    args = parse(["train", "photos.csv", "--out", "m", "--preset", "seed", "--image-size", "128"])
+    assert config_from_args(args, "images").image_size == 128
+    with pytest.raises(UserInputError, match="--preset seed is a set of image options"):
+        config_from_args(parse(["train", "t.csv", "--out", "m", "--preset", "seed"]), "tables")
+
+
+def test_builtin_demos_keep_the_seed_recipe_they_were_tuned_with():
+    """shapes and digits_mosaic: the tutorial recipe at their own sizes, no augmentation, no EMA, no TTA (their
+    presets were chosen on their validation splits with it; crops and mirrors would cut shapes and digits)."""
+    from brainnet.cli.main import _builtin_extras, build_parser
+    from brainnet.cli.options import config_from_args
+
+    for name, size in (("shapes", 48), ("digits_mosaic", 32)):
+        args = build_parser().parse_args(["train", name, "--out", "m"])
+        cfg = config_from_args(args, "images", _builtin_extras(name, "images", args)[0])
+        assert (cfg.model, cfg.image_size, cfg.lr, cfg.weight_decay) == (
+            "seed_cnn",
+            size,
+            1e-3,
+            0.0,
+        )
+        assert (cfg.schedule, cfg.ema, cfg.tta, cfg.augmentation) == (
+            "constant",
+            0.0,
+            False,
+            "seed",
+        )
+        assert (cfg.rotation, cfg.shift, cfg.hflip) == (0.0, 0.0, False)

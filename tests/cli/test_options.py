@@ -57,10 +57,10 @@ def test_one_option_per_field_with_the_fields_help_and_its_kind():
 
 def test_defaults_are_shown_per_kind_when_they_differ():
     helps = _helps()
-    assert helps["--epochs"].endswith("(default: 300 for tables, 30 for images)")
+    assert helps["--epochs"].endswith("(default: 300 for tables, 40 for images)")
     assert helps["--n-models"].endswith("(default: 10 for tables, 1 for images)")
-    assert helps["--model"].endswith("(default: mlp for tables, seed_cnn for images)")
-    assert helps["--lr"].endswith("(default: 0.001)")
+    assert helps["--model"].endswith("(default: mlp for tables, cnn_small for images)")
+    assert helps["--lr"].endswith("(default: 0.001 for tables, 0.003 for images)")
     assert helps["--at-least-one"].endswith("(default: auto)")
 
 

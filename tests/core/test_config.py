@@ -49,15 +49,23 @@ TABLE_DEFAULTS = {
 }
 IMAGE_DEFAULTS = {
     **{k: TABLE_DEFAULTS[k] for k in (f.name for f in dataclasses.fields(CommonConfig))},
-    "model": "seed_cnn",
+    "model": "cnn_small",
     "n_models": 1,
-    "epochs": 30,
+    "epochs": 40,
     "batch_size": 32,
-    "weight_decay": 0.0,
-    "patience": 5,
+    "weight_decay": 0.05,
+    "patience": 15,
     "time_steps": 8,
-    "image_size": 150,
+    "lr": 3e-3,
+    "image_size": 96,
     "pretrained": None,
+    "download_weights": False,
+    "backbone_lr_mult": 1.0,
+    "fine_tune_epochs": 0,
+    "schedule": "onecycle",
+    "ema": 0.99,
+    "tta": True,
+    "augmentation": "photo",
     "freeze_backbone": False,
     "rotation": 20.0,
     "shift": 0.2,
@@ -102,7 +110,7 @@ def test_per_kind_defaults_go_through_kind_defaults_only():
         kind_defaults = {**ImageTrainConfig.kind_defaults, "epochs": 3}
 
     Short = dataclasses.dataclass(frozen=True)(Short)
-    assert Short().epochs == 3 and ImageTrainConfig().epochs == 30
+    assert Short().epochs == 3 and ImageTrainConfig().epochs == 40
     with pytest.raises(KeyError):
 
         class Typo(TrainConfig):

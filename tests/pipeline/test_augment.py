@@ -141,3 +141,22 @@ def test_image_stats_skips_unreadable_files_and_fails_when_none_is_readable(tmp_
     images = ImageSet("files", ["a"], np.ones((1, 1), np.uint8), paths=[bad])
     with pytest.raises(UserInputError, match="none of the 1 sampled images"):
         image_stats(images, image_size=8)
+
+
+def test_photo_augmentation_crops_flips_and_jitters_and_is_off_at_evaluation(image):
+    photo = _transform(augment="photo")
+    kinds = [type(s) for s in photo._finish.transforms]
+    assert (
+        v2.RandomResizedCrop in kinds
+        and v2.RandomHorizontalFlip in kinds
+        and v2.ColorJitter in kinds
+    )
+    torch.manual_seed(0)
+    a = photo(image)
+    torch.manual_seed(0)
+    assert torch.equal(a, photo(image)) and a.shape == (3, 24, 24)  # seeded, the training size
+    assert not torch.equal(a, photo(image))  # random
+    assert torch.equal(_transform(False, augment="photo")(image), _transform(False)(image))
+    assert torch.equal(_transform(augment="none")(image), _transform(False)(image))
+    with pytest.raises(UserInputError, match="augment must be"):
+        _transform(augment="strong")

@@ -56,7 +56,7 @@ def test_save_load_round_trip_through_brainnet_load(fitted, tmp_path):
     test = colour_images(20, seed=2)
     fitted.save(tmp_path / "m")
     meta = json.loads((tmp_path / "m" / "brainnet.json").read_text())
-    assert meta["kind"] == "multilabel_image" and meta["config"]["model"] == "seed_cnn"
+    assert meta["kind"] == "multilabel_image" and meta["config"]["model"] == "cnn_small"
     assert meta["normalization"]["mean"] == list(fitted.mean_)
     loaded = brainnet.load(tmp_path / "m")
     assert isinstance(loaded, MultiLabelImageClassifier)

@@ -20,7 +20,7 @@ def test_default_spaces_cover_the_issue_lists():
     }
     images = default_space("images", ImageTrainConfig(image_size=64))
     assert set(images) == {"model", "image_size", "lr", "augment"}
-    assert images["model"].choices[0] == "seed_cnn" and images["image_size"].choices == (48, 64)
+    assert images["model"].choices[0] == "cnn_small" and images["image_size"].choices == (48, 64)
     assert default_space("images", ImageTrainConfig(image_size=24))["image_size"].choices == (32,)
 
 

@@ -12,7 +12,7 @@ import typing
 from typing import Any
 
 from brainnet.brain.registry import ENCODERS, NEURONS, SPIKING_MODELS, SURROGATES
-from brainnet.core.config import POS_WEIGHTS, ImageTrainConfig, TrainConfig
+from brainnet.core.config import IMAGE_PRESETS, POS_WEIGHTS, ImageTrainConfig, TrainConfig
 from brainnet.core.data.labels import LabelSpec
 from brainnet.core.decision.calibration import CALIBRATIONS
 from brainnet.core.decision.metrics import MONITORS
@@ -82,6 +82,12 @@ def add_config_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--config", metavar="YAML", help="a YAML file of training options (a preset)"
     )
+    group.add_argument(
+        "--preset",
+        choices=sorted(IMAGE_PRESETS),
+        help="images: a named set of options under --config and the options given: seed (the tutorial's "
+        "seed_cnn recipe, exactly) or finetune (resnet18 from ImageNet weights, head first)",
+    )
     declared: dict[str, dataclasses.Field] = {}
     kinds_of: dict[str, list[str]] = {}
     for kind, config in CONFIGS.items():
@@ -131,6 +137,12 @@ def config_from_args(
     """
     config = CONFIGS[kind]
     values = dict(preset or {})
+    if getattr(args, "preset", None):
+        if kind != "images":
+            raise UserInputError(
+                f"--preset {args.preset} is a set of image options, and this data is {kind}. Drop it."
+            )
+        values.update(IMAGE_PRESETS[args.preset])
     if getattr(args, "config", None):
         values.update(config.yaml_values(args.config))
     overrides = {k[4:]: v for k, v in vars(args).items() if k.startswith("cfg_")}

@@ -304,6 +304,7 @@ class ProgressBar(Callback):
         monitor_key: the log key to show, e.g. "val_loss" or "val_average_precision".
         description: the text before the bar, default "training".
         batches_per_epoch: advance per batch (None: per epoch).
+        items_per_batch: with it, the bar also shows items (images) per second over the run so far.
     """
 
     def __init__(
@@ -311,11 +312,14 @@ class ProgressBar(Callback):
         monitor_key: str,
         description: str = "training",
         batches_per_epoch: int | None = None,
+        items_per_batch: int | None = None,
     ) -> None:
         self.monitor, self.description = monitor_key, description
         self.per_batch = batches_per_epoch
+        self.items_per_batch = items_per_batch
         self.label = _SHORT.get(monitor_key, monitor_key)
         self._progress: Any = None
+        self._batches, self._start = 0, 0.0
 
     def on_fit_start(self, loop: Loop) -> None:
         from rich.console import Console
@@ -332,6 +336,7 @@ class ProgressBar(Callback):
             BarColumn(bar_width=12),
             MofNCompleteColumn(),
             TextColumn("loss {task.fields[loss]} {task.fields[metric]} best {task.fields[best]}"),
+            TextColumn("{task.fields[rate]}"),
             TimeRemainingColumn(),
             console=Console(stderr=True),
         )
@@ -344,11 +349,18 @@ class ProgressBar(Callback):
             loss="-",
             metric=f"{self.label} -",
             best="-",
+            rate="",
         )
+        self._batches, self._start = 0, time.monotonic()
 
     def on_batch_end(self, loop: Loop, loss: float) -> None:
+        self._batches += 1
+        rate = ""
+        if self.items_per_batch:  # an upper bound when the last batch of an epoch is short
+            seconds = max(time.monotonic() - self._start, 1e-9)
+            rate = f"{self._batches * self.items_per_batch / seconds:.1f} img/s"
         if self.per_batch:
-            self._progress.update(self._task, advance=1, loss=f"{loss:.4f}")
+            self._progress.update(self._task, advance=1, loss=f"{loss:.4f}", rate=rate)
 
     def on_epoch_end(self, loop: Loop, logs: dict[str, float]) -> None:
         best = loop.state.best_value

@@ -72,6 +72,7 @@ def build_transform(
     rotation: float = 20.0,
     shift: float = 0.2,
     hflip: bool = True,
+    augment: str = "seed",
     mean: Stats,
     std: Stats,
 ) -> ImageTransform:
@@ -83,6 +84,8 @@ def build_transform(
         rotation: maximum rotation in degrees (uniform in [-rotation, rotation]); 0 turns it off.
         shift: maximum translation as a fraction of the side (both axes); 0 turns it off.
         hflip: flip left-right with probability 0.5.
+        augment: "seed" (``rotation``, ``shift``, ``hflip`` as given), "photo" (``photo_steps``: random resized
+            crop, flip, colour jitter; the three above are ignored) or "none".
         mean, std: per-channel statistics in [0, 1] units (``image_stats``), stored with the model.
 
     Returns:
@@ -100,7 +103,13 @@ def build_transform(
         )
     if rotation < 0:
         raise UserInputError(f"rotation must be >= 0 degrees; received {rotation}.")
+    if augment not in ("seed", "photo", "none"):
+        raise UserInputError(f"augment must be seed, photo or none; received {augment!r}.")
+    if augment == "photo":
+        return ImageTransform(image_size, photo_steps(image_size) if train else [], mean, std)
     steps: list[object] = []
+    if augment == "none":
+        return ImageTransform(image_size, [], mean, std)
     if train and (rotation > 0 or shift > 0):
         steps.append(
             v2.RandomAffine(
@@ -112,6 +121,24 @@ def build_transform(
     if train and hflip:
         steps.append(v2.RandomHorizontalFlip())
     return ImageTransform(image_size, steps, mean, std)
+
+
+CROP_SCALE = (0.35, 1.0)  # random resized crop: the share of the image's area kept
+CROP_RATIO = (3 / 4, 4 / 3)
+JITTER = 0.3  # brightness, contrast and saturation factors drawn from [1 - JITTER, 1 + JITTER]
+
+
+def photo_steps(image_size: int) -> list[object]:
+    """The photo augmentation on the resized uint8 image: a random resized crop back to ``image_size``
+    (area ``CROP_SCALE``), a left-right flip with probability 0.5, and colour jitter (no hue change: colour
+    is what tells a sunset)."""
+    from torchvision.transforms import v2
+
+    return [
+        v2.RandomResizedCrop(image_size, scale=CROP_SCALE, ratio=CROP_RATIO, antialias=True),
+        v2.RandomHorizontalFlip(),
+        v2.ColorJitter(brightness=JITTER, contrast=JITTER, saturation=JITTER),
+    ]
 
 
 def image_stats(

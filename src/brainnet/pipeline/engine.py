@@ -102,6 +102,7 @@ class TorchEngine(Engine):
         """Train over seeded batches of augmented images; returns (TrainState, per-epoch bad-file summaries).
         On several processes each trains on its share of every batch (``ctx``: ``pipeline.distributed``)."""
         from brainnet.pipeline.image_data import LoaderReport, make_loader
+        from brainnet.pipeline.train_recipe import add_recipe_callbacks
         from brainnet.pipeline.trainer import build_trainer
 
         device = ctx.device
@@ -128,6 +129,8 @@ class TorchEngine(Engine):
             batches_per_epoch=len(loader),
             trainer_class=ctx.trainer_class,
         )
+        # the photo recipe's schedule, fine-tuning and EMA (pipeline/train_recipe.py); EMA weights are validated
+        ema = add_recipe_callbacks(trainer, cfg, len(loader))
         # saved for a resume; a DistributedSeededSampler has none: set_epoch re-derives its draws from the seed
         trainer.generators = [
             g
@@ -149,6 +152,8 @@ class TorchEngine(Engine):
                     print(f"epoch {len(summaries)}: {report.summary()}", file=sys.stderr)
 
         def validation() -> tuple[Any, np.ndarray]:  # the same on every process
+            if ema is not None:
+                ema.swap_in()
             logits, kept, _ = image_logits(model, val_data, device, shard=ctx.rows(len(val_data)))
             logits, kept = ctx.gather(logits, kept)
             return logits, val.Y[kept]
@@ -191,7 +196,12 @@ def build_network(cfg: Any, recipe: Recipe, n_labels: int, *, for_loading: bool 
 
     if for_loading and recipe.kind == "images":
         cfg = cfg.replace(pretrained=None, freeze_backbone=False)
-    return model_for(cfg.model, recipe.kind).build(recipe.input_shape, n_labels, cfg)
+    model = model_for(cfg.model, recipe.kind).build(recipe.input_shape, n_labels, cfg)
+    if hasattr(
+        model, "flip_tta"
+    ):  # an ImageClassifier: flip TTA as the recipe says (saved with it)
+        model.flip_tta = bool(getattr(recipe, "tta", False))
+    return model
 
 
 def image_logits(

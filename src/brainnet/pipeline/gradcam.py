@@ -47,7 +47,8 @@ def grad_cam(model: nn.Module, images: torch.Tensor, label: int) -> np.ndarray:
             x = (
                 images.detach().clone().requires_grad_(True)
             )  # gradients flow even into frozen layers
-            logits = model(x)  # (B, L)
+            # one pass on the image as it is (flip TTA's mirrored pass would be the hooked one)
+            logits = model.logits(x) if hasattr(model, "flip_tta") else model(x)  # (B, L)
             acts = seen[-1]  # (B, K, h, w)
             (grads,) = torch.autograd.grad(logits[:, label].sum(), acts)
     finally:

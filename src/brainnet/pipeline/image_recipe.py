@@ -31,6 +31,7 @@ class ImageRecipe(Recipe):
         self.mean: tuple[float, ...] = ()
         self.std: tuple[float, ...] = ()
         self.source: dict[str, Any] = {}
+        self.tta = False  # flip test-time augmentation at prediction (models saved before it: off)
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -102,6 +103,14 @@ class ImageRecipe(Recipe):
         from brainnet.pipeline.augment import image_stats
 
         self.image_size = cfg.image_size
+        self.tta = bool(getattr(cfg, "tta", False))
+        if (
+            getattr(cfg, "pretrained", None) == "imagenet"
+        ):  # the weights' own statistics, not the data's
+            from brainnet.pipeline.models.imagenet import imagenet_stats
+
+            self.mean, self.std = imagenet_stats(cfg.model)
+            return [f"normalisation: {cfg.model}'s ImageNet mean and std (the weights' own)"]
         self.mean, self.std = image_stats(data, cfg.image_size, seed=cfg.seed)
         return []
 
@@ -126,7 +135,12 @@ class ImageRecipe(Recipe):
 
         augment = {}
         if train:
-            augment = {"rotation": cfg.rotation, "shift": cfg.shift, "hflip": cfg.hflip}
+            augment = {
+                "rotation": cfg.rotation,
+                "shift": cfg.shift,
+                "hflip": cfg.hflip,
+                "augment": getattr(cfg, "augmentation", "seed"),
+            }
         transform = build_transform(
             train=train, image_size=self.image_size, mean=self.mean, std=self.std, **augment
         )
@@ -138,6 +152,7 @@ class ImageRecipe(Recipe):
         return {
             "normalization": {"mean": list(self.mean), "std": list(self.std)},
             "source": dict(self.source),
+            "tta": self.tta,
         }
 
     def fitted_attributes(self) -> dict[str, Any]:
@@ -150,4 +165,5 @@ class ImageRecipe(Recipe):
         recipe.mean = tuple(float(v) for v in meta["normalization"]["mean"])
         recipe.std = tuple(float(v) for v in meta["normalization"]["std"])
         recipe.source = dict(meta["source"])
+        recipe.tta = bool(meta.get("tta", False))  # absent before flip TTA existed
         return recipe

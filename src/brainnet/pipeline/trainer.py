@@ -173,7 +173,10 @@ def build_trainer(
     pos_weight = None
     if cfg.pos_weight == "auto":
         pos_weight = torch.as_tensor(pos_weights(labels), dtype=torch.float32, device=device)
-    trainable = [p for p in model.parameters() if p.requires_grad]
+    from brainnet.pipeline.train_recipe import (
+        param_groups,
+    )  # lists, or groups with discriminative LRs
+
     monitor_key = "val_loss" if cfg.monitor == "loss" else f"val_{cfg.monitor}"
     callbacks: list[Callback] = [
         EarlyStopping(monitor_key, MONITORS.get(cfg.monitor).mode, cfg.patience, min_delta=1e-6)
@@ -183,11 +186,18 @@ def build_trainer(
     ):  # the estimator's checkpoint is a callback; a plain save(model, info) is wrapped
         callbacks.append(save if isinstance(save, Callback) else Checkpoint(save))
     if verbose:
-        callbacks.append(ProgressBar(monitor_key, desc, batches_per_epoch=batches_per_epoch))
+        callbacks.append(
+            ProgressBar(
+                monitor_key,
+                desc,
+                batches_per_epoch=batches_per_epoch,
+                items_per_batch=cfg.batch_size if batches_per_epoch else None,  # images/s
+            )
+        )
     return trainer_class(
         model,
         nn.BCEWithLogitsLoss(pos_weight=pos_weight),
-        torch.optim.AdamW(trainable, lr=cfg.lr, weight_decay=cfg.weight_decay),
+        torch.optim.AdamW(param_groups(model, cfg), lr=cfg.lr, weight_decay=cfg.weight_decay),
         epochs=cfg.epochs,
         batch_size=cfg.batch_size,
         monitor=cfg.monitor,

@@ -56,7 +56,7 @@ def _build(name, n_labels=3, **options):
 
 
 def test_every_image_model_is_registered_with_a_builder_and_help():
-    assert IMAGE_MODELS == sorted(["seed_cnn", "snn_cnn", *torchvision_models.HEADS])
+    assert IMAGE_MODELS == sorted(["cnn_small", "seed_cnn", "snn_cnn", *torchvision_models.HEADS])
     assert all(MODELS.get(n).help for n in IMAGE_MODELS)
 
 

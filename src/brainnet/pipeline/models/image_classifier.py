@@ -10,6 +10,8 @@ from torch import nn
 from brainnet.core.errors import UserInputError
 from brainnet.pipeline.models.pretrained import load_pretrained
 
+IMAGENET = "imagenet"  # --pretrained imagenet: torchvision's weights for the architecture
+
 
 class ImageClassifier(nn.Module):
     """images (B, 3, S, S) -> backbone -> features (B, C) -> head Linear(C, L) -> logits (B, L).
@@ -43,6 +45,8 @@ class ImageClassifier(nn.Module):
         self.source_head = source_head
         self.backbone_frozen = False
         self.pretrained_report = None  # a PretrainedReport after --pretrained, else None
+        self.flip_tta = False  # in eval mode: average the probabilities of the image and its mirror
+        self.bf16_on_cuda = True  # bfloat16 autocast when the input is on a CUDA device
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         return self.backbone(x)  # (B, C)
@@ -50,8 +54,17 @@ class ImageClassifier(nn.Module):
     def forward_head(self, features: torch.Tensor) -> torch.Tensor:
         return self.head(features)  # (B, L)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def logits(self, x: torch.Tensor) -> torch.Tensor:
+        """One pass, no test-time augmentation: (B, 3, S, S) -> (B, L) float32 logits."""
+        if x.is_cuda and self.bf16_on_cuda:
+            with torch.autocast("cuda", dtype=torch.bfloat16):
+                return self.forward_head(self.forward_features(x)).float()
         return self.forward_head(self.forward_features(x))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.training or not self.flip_tta:
+            return self.logits(x)
+        return flip_tta_logits(self.logits, x)
 
     def freeze_backbone(self, frozen: bool = True) -> ImageClassifier:
         """Stop (or resume) training the backbone: only the head learns while it is frozen.
@@ -75,10 +88,34 @@ class ImageClassifier(nn.Module):
         return self
 
 
+TTA_EPS = (
+    1e-6  # averaged probabilities are clipped to [eps, 1 - eps] before turning back into logits
+)
+
+
+def flip_tta_logits(logits: Any, x: torch.Tensor) -> torch.Tensor:
+    """Flip test-time augmentation: p = (sigmoid(f(x)) + sigmoid(f(mirror x))) / 2, returned as the logit of
+    p, so everything downstream (sigmoid, calibration, export) reads it like any model's logits.
+
+    Args:
+        logits: f, (B, 3, S, S) -> (B, L) logits.
+        x: (B, 3, S, S) images; mirrored left-right (the last axis).
+    """
+    p = (torch.sigmoid(logits(x)) + torch.sigmoid(logits(torch.flip(x, dims=[3])))) / 2
+    p = p.clamp(TTA_EPS, 1 - TTA_EPS)
+    return torch.log(p) - torch.log(1 - p)  # (B, L)
+
+
 def finish(model: ImageClassifier, cfg: Any) -> ImageClassifier:
-    """What every builder does last: load ``cfg.pretrained`` weights, then freeze the backbone if
-    ``cfg.freeze_backbone``."""
-    if cfg.pretrained is not None:
+    """What every builder does last: load ``cfg.pretrained`` weights (a file, or "imagenet": torchvision's
+    cache), then freeze the backbone if ``cfg.freeze_backbone``."""
+    if cfg.pretrained == IMAGENET:
+        from brainnet.pipeline.models.imagenet import load_imagenet
+
+        model.pretrained_report = load_imagenet(
+            model, download=getattr(cfg, "download_weights", False)
+        )
+    elif cfg.pretrained is not None:
         model.pretrained_report = load_pretrained(model, cfg.pretrained)
     if cfg.freeze_backbone:
         model.freeze_backbone()

@@ -62,6 +62,12 @@ def _seed_cnn(input_shape: tuple[int, ...], n_labels: int, cfg: Any) -> Any:
     return build_seed_cnn(input_shape, n_labels, cfg)
 
 
+def _cnn_small(input_shape: tuple[int, ...], n_labels: int, cfg: Any) -> Any:
+    from brainnet.pipeline.models.cnn_small import build_cnn_small
+
+    return build_cnn_small(input_shape, n_labels, cfg)
+
+
 def _torchvision(arch: str, input_shape: tuple[int, ...], n_labels: int, cfg: Any) -> Any:
     from brainnet.pipeline.models.torchvision_models import build_torchvision
 
@@ -71,6 +77,12 @@ def _torchvision(arch: str, input_shape: tuple[int, ...], n_labels: int, cfg: An
 for _spec in (
     ModelSpec(
         "mlp", "table", _mlp, "an MLP: hidden blocks of Linear, BatchNorm, activation, Dropout"
+    ),
+    ModelSpec(
+        "cnn_small",
+        "images",
+        _cnn_small,
+        "the default: four BatchNorm conv blocks, global average pooling, a linear head",
     ),
     ModelSpec(
         "seed_cnn", "images", _seed_cnn, "the tutorial CNN: two conv blocks and a dense layer"
