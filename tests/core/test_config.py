@@ -41,6 +41,7 @@ TABLE_DEFAULTS = {
     "input_dropout": 0.1,
     "batch_norm": True,
     "activation": "relu",
+    "batched_ensemble": True,
     "impute": True,
     "winners": 80,
     "plastic_epochs": 5,
