@@ -117,8 +117,10 @@ def main(argv: list[str] | None = None) -> None:
     torch.set_num_threads(args.threads)
     train, test, where = load(args)
     print(f"# {' '.join(sys.argv)}")
-    print(f"data: {where} ({len(train)} train, {len(test)} test rows); torch {torch.__version__}, "
-          f"{args.threads} thread(s); brainnet {brainnet.__version__}")
+    print(
+        f"data: {where} ({len(train)} train, {len(test)} test rows); torch {torch.__version__}, "
+        f"{args.threads} thread(s); brainnet {brainnet.__version__}"
+    )
     rows = []
     for seed in range(args.seeds):
         for _ in range(args.repeats):
@@ -147,7 +149,11 @@ def main(argv: list[str] | None = None) -> None:
     lines.append(f"\nmedian time ratio batched / sequential: {statistics.median(ratios):.3f}")
     race = predict_race(rows[-1][2]["model"], train, test, args.predict_rows)
     ref = race["sklearn MLPClassifier(100)"]
-    lines += ["", f"| predict_proba on {args.predict_rows} rows | median s | / sklearn |", "|---|---|---|"]
+    lines += [
+        "",
+        f"| predict_proba on {args.predict_rows} rows | median s | / sklearn |",
+        "|---|---|---|",
+    ]
     lines += [f"| {name} | {sec:.4f} | {sec / ref:.2f} |" for name, sec in race.items()]
     text = "\n".join(lines)
     print(text)

@@ -540,7 +540,10 @@ class EnsembleCheckpoint(Callback):
         from datetime import UTC, datetime
 
         for k, m in enumerate(loop.members):  # type: ignore[attr-defined]
-            if m.state.best_epoch is not None and m.state.best_epoch == m.state.epoch == loop.state.epoch:
+            if (
+                m.state.best_epoch is not None
+                and m.state.best_epoch == m.state.epoch == loop.state.epoch
+            ):
                 self._bests[k] = m.snapshot_arrays(m.snapshot())
         state = loop.state
         self.run.last_record = {

@@ -37,9 +37,7 @@ class BatchedAdamW:
     """``torch.optim.AdamW`` (single-tensor algorithm, no amsgrad) over stacked (K, ...) parameters, with a
     step count per member; ``step(idx)`` updates members ``idx`` only."""
 
-    def __init__(
-        self, params: list[torch.Tensor], k: int, lr: float, weight_decay: float
-    ) -> None:
+    def __init__(self, params: list[torch.Tensor], k: int, lr: float, weight_decay: float) -> None:
         self.params, self.lr, self.weight_decay = params, lr, weight_decay
         self.betas, self.eps = (0.9, 0.999), 1e-8
         self.exp_avg = [torch.zeros_like(p) for p in params]
@@ -234,7 +232,9 @@ class EnsembleTrainer:
         from brainnet.pipeline.rng import rng_state
 
         return {
-            "model": {k: v.detach().cpu().numpy().copy() for k, v in self.model.state_dict().items()},
+            "model": {
+                k: v.detach().cpu().numpy().copy() for k, v in self.model.state_dict().items()
+            },
             "optimizer": self.optimizer.state(),
             "rng": rng_state(self.generators),
             "dropout": [g.bit_generator.state for g in self.dropout_rngs],
@@ -248,7 +248,9 @@ class EnsembleTrainer:
         from brainnet.core.resume import restore
         from brainnet.pipeline.rng import set_rng_state
 
-        self.model.load_state_dict({k: torch.from_numpy(np.asarray(v)) for k, v in state["model"].items()})
+        self.model.load_state_dict(
+            {k: torch.from_numpy(np.asarray(v)) for k, v in state["model"].items()}
+        )
         self.optimizer.load(state["optimizer"])
         set_rng_state(state["rng"], self.generators)
         for g, saved in zip(self.dropout_rngs, state["dropout"], strict=True):
@@ -378,9 +380,7 @@ def fit_together(
     model = BatchedMLP.from_members(members)
     labels = [recipe.labels(t) for t in trains]
     pw = np.stack([pos_weights(Y) for Y in labels]) if cfg.pos_weight == "auto" else None
-    data = [
-        (t.X, Y, v.X, recipe.labels(v)) for t, Y, v in zip(trains, labels, vals, strict=True)
-    ]
+    data = [(t.X, Y, v.X, recipe.labels(v)) for t, Y, v in zip(trains, labels, vals, strict=True)]
     trainer = EnsembleTrainer(
         model, data, seeds, cfg=cfg, pos_weight=pw, callbacks=callbacks, device=device
     )
@@ -388,9 +388,7 @@ def fit_together(
     return model.cpu().to_members(), trainer.members
 
 
-def ensemble_callbacks(
-    cfg: Any, save: Callback | None, verbose: bool, desc: str
-) -> list[Callback]:
+def ensemble_callbacks(cfg: Any, save: Callback | None, verbose: bool, desc: str) -> list[Callback]:
     """The run's callbacks: the estimator's checkpoint, a progress bar when ``verbose``."""
     from brainnet.core.training import ProgressBar
 

@@ -84,7 +84,9 @@ class BatchedMLP(nn.Module):
             sizes = (first.head.in_features,)
         drops = [m.p for m in first.backbone if isinstance(m, nn.Dropout)]
         has_input_dropout = bool(first.backbone) and isinstance(first.backbone[0], nn.Dropout)
-        acts = [m for m in first.backbone if not isinstance(m, nn.Linear | nn.BatchNorm1d | nn.Dropout)]
+        acts = [
+            m for m in first.backbone if not isinstance(m, nn.Linear | nn.BatchNorm1d | nn.Dropout)
+        ]
         name = _activation_name(acts[0]) if acts else "relu"
         hidden_drops = drops[1:] if has_input_dropout else drops
         batched = cls(
