@@ -175,3 +175,21 @@ def test_a_spiking_ensemble_still_trains_member_by_member():
         **dict(SMALL, n_models=2, epochs=1, model="snn_mlp", time_steps=2, hidden_sizes=(8,))
     ).fit(X, Y)
     assert len(model.models_) == 2 and "trained together" not in " ".join(model.notes_)
+
+
+class _CtrlC(Callback):
+    def on_epoch_end(self, loop, logs):
+        if loop.state.epoch == 3:
+            raise KeyboardInterrupt
+
+
+def test_ctrl_c_keeps_every_member_at_its_best_epoch():
+    from brainnet.core.training import extra_callbacks
+
+    X, Y = _data(n=80, seed=8)
+    with extra_callbacks(_CtrlC()):
+        model = MultiLabelMLP(**dict(SMALL, n_models=3, epochs=10)).fit(X, Y)
+    assert model.interrupted_ and len(model.models_) == 3
+    assert [t["epochs_run"] for t in model.training_] == [3, 3, 3]
+    assert sum("interrupted (Ctrl-C) during epoch 3" in n for n in model.notes_) == 1
+    assert model.predict_proba(X).shape == (80, 3)
