@@ -23,13 +23,20 @@ is the same whether trained with the others or alone (``tests/pipeline/test_ense
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import torch
 
-from brainnet.core.training import Callback, EarlyStopping, StopTraining, TrainState, emit, run_loop
+from brainnet.core.training import (
+    Callback,
+    EarlyStopping,
+    StopTraining,
+    TrainState,
+    emit,
+    run_loop,
+    validation_logs,
+)
 from brainnet.pipeline.models.batched_mlp import BatchedMLP, dropout_masks, stacked_bce
 
 
@@ -73,6 +80,24 @@ class BatchedAdamW:
             m.index_copy_(0, idx, ms)
             v.index_copy_(0, idx, vs)
 
+    def subset(self, ks: list[int], params: list[torch.Tensor]) -> BatchedAdamW:
+        """The state of members ``ks`` (copies) for ``params``, the parameters of ``BatchedMLP.subset(ks)``."""
+        idx = torch.tensor(ks, device=params[0].device)
+        out = BatchedAdamW(params, len(ks), self.lr, self.weight_decay)
+        out.exp_avg = [a.index_select(0, idx) for a in self.exp_avg]
+        out.exp_avg_sq = [a.index_select(0, idx) for a in self.exp_avg_sq]
+        out.steps = self.steps[torch.tensor(ks)].clone()
+        return out
+
+    def scatter(self, part: BatchedAdamW, ks: list[int]) -> None:
+        """Put a ``subset``'s state back into the slots ``ks``."""
+        idx = torch.tensor(ks, device=self.exp_avg[0].device)
+        for mine, theirs in zip(
+            self.exp_avg + self.exp_avg_sq, part.exp_avg + part.exp_avg_sq, strict=True
+        ):
+            mine.index_copy_(0, idx, theirs)
+        self.steps[torch.tensor(ks)] = part.steps
+
     def zero_grad(self) -> None:
         for p in self.params:
             p.grad = None
@@ -106,10 +131,6 @@ class MemberLoop:
     @property
     def model(self) -> BatchedMLP:
         return self.ensemble.model
-
-    @property
-    def training(self) -> bool:
-        return not self.ended
 
     def snapshot(self) -> dict[str, torch.Tensor]:
         return self.ensemble.model.member(self.k)
@@ -272,8 +293,6 @@ class EnsembleTrainer:
         logits = self._validation([m.k for m in active])
         logs_all = []
         for m, z in zip(active, logits, strict=True):
-            from brainnet.core.training import validation_logs
-
             m.state.epoch = epoch
             logs = {"epoch": float(epoch), "train_loss": losses[m.k]}
             logs |= validation_logs(self.val[m.k][1], z, self.monitor)
@@ -300,43 +319,57 @@ class EnsembleTrainer:
                 chunks.pop()  # BatchNorm cannot train on one row (as Trainer.fit)
             batches[k] = chunks
         total, seen = dict.fromkeys(ks, 0.0), dict.fromkeys(ks, 0)
-        self.model.train()
+        # the members still training, as a stack of their own for this epoch (stops happen between epochs), so
+        # that every full step is one product per layer over exactly them
+        every = len(ks) == self.model.k
+        model = self.model if every else self.model.subset(ks)
+        opt = self.optimizer if every else self.optimizer.subset(ks, list(model.parameters()))
+        position = {k: i for i, k in enumerate(ks)}
+        model.train()
         for t in range(max(len(c) for c in batches.values())):
             by_size: dict[int, list[int]] = {}
             for k in ks:
                 if t < len(batches[k]):
                     by_size.setdefault(batches[k][t].numel(), []).append(k)
             for size, group in by_size.items():
-                values = self._step(group, [batches[k][t] for k in group])
+                pos = [position[k] for k in group]
+                values = self._step(model, opt, group, pos, [batches[k][t] for k in group])
                 for k, v in zip(group, values, strict=True):
                     total[k] += v * size
                     seen[k] += size
                 emit(self, "on_batch_end", float(np.mean(values)))
+        if not every:
+            self.model.scatter(model, ks)
+            self.optimizer.scatter(opt, ks)
         return {k: total[k] / max(seen[k], 1) for k in ks}
 
-    def _step(self, group: list[int], rows: list[torch.Tensor]) -> list[float]:
-        """One optimisation step of the members ``group`` on their rows; their losses."""
-        every = group == list(range(self.model.k))
-        idx = None if every else torch.tensor(group, device=self.device)
+    def _step(
+        self, model: BatchedMLP, opt: BatchedAdamW, group: list[int], pos: list[int], rows: list
+    ) -> list[float]:
+        """One optimisation step of the members ``group`` (at ``pos`` in ``model``) on their rows; their
+        losses."""
+        every = pos == list(range(model.k))
+        idx = None if every else torch.tensor(pos, device=self.device)
         x = torch.stack([self.X[k][r] for k, r in zip(group, rows, strict=True)])  # (G, B, d)
         y = torch.stack([self.Y[k][r] for k, r in zip(group, rows, strict=True)])  # (G, B, L)
         rngs = [self.dropout_rngs[k] for k in group]
         masks = dropout_masks(rngs, x.shape[1], self._widths, self.device) if self._widths else None
         pw = None
         if self.pos_weight is not None:
-            pw = (self.pos_weight if every else self.pos_weight.index_select(0, idx)).unsqueeze(1)
-        losses = stacked_bce(self.model(x, idx, masks), y, pw)  # (G,)
+            pw = self.pos_weight.index_select(0, torch.tensor(group, device=self.device))
+            pw = pw.unsqueeze(1)  # (G, 1, L)
+        losses = stacked_bce(model(x, idx, masks), y, pw)  # (G,)
         values = losses.detach().cpu().tolist()
         for k, v in zip(group, values, strict=True):
             if not math.isfinite(v):
                 raise FloatingPointError(
                     f"the loss of model {k + 1} became {v} at epoch {self.state.epoch}. Lower the "
-                    f"learning rate (now {self.optimizer.lr:g}) or check the inputs for extreme values."
+                    f"learning rate (now {opt.lr:g}) or check the inputs for extreme values."
                 )
-        self.optimizer.zero_grad()
+        opt.zero_grad()
         losses.sum().backward()  # the members share no parameter: each gets its own gradient
         emit(self, "on_after_backward")
-        self.optimizer.step(idx)
+        opt.step(idx)
         return values
 
     @torch.no_grad()
@@ -397,6 +430,3 @@ def ensemble_callbacks(cfg: Any, save: Callback | None, verbose: bool, desc: str
     if verbose:
         out.append(ProgressBar(monitor_key, desc))
     return out
-
-
-Fitter = Callable[..., Any]

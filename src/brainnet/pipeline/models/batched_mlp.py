@@ -137,13 +137,38 @@ class BatchedMLP(nn.Module):
             value = torch.as_tensor(state[name])
             own[stacked][k].copy_(value.T if t else value)
 
+    def subset(self, ks: list[int]) -> BatchedMLP:
+        """Members ``ks`` as a stack of their own (copies)."""
+        out = BatchedMLP(
+            self.sizes,
+            self.n_labels,
+            len(ks),
+            batch_norm=self.batch_norm,
+            activation=self.activation_name,
+            dropout=self.dropout,
+            input_dropout=self.input_dropout,
+            eps=self.eps,
+            momentum=self.momentum,
+        ).to(self.head_bias.device)
+        idx = torch.tensor(ks, device=self.head_bias.device)
+        out.load_state_dict({n: t.index_select(0, idx) for n, t in self.state_dict().items()})
+        return out
+
+    @torch.no_grad()
+    def scatter(self, part: BatchedMLP, ks: list[int]) -> None:
+        """Put a ``subset(ks)`` back into the slots ``ks``."""
+        idx = torch.tensor(ks, device=self.head_bias.device)
+        theirs = part.state_dict()
+        for name, mine in self.state_dict().items():
+            mine.index_copy_(0, idx, theirs[name])
+
     def to_members(self) -> list[MLP]:
         """The K members as ``MLP`` modules on the CPU in eval mode."""
         hidden = self.sizes[1:]
         out = []
         for k in range(self.k):
             mlp = MLP(
-                self.sizes[0] if hidden else self.sizes[0],
+                self.sizes[0],
                 self.n_labels,
                 hidden_sizes=hidden,
                 dropout=self.dropout,
