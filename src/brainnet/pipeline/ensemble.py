@@ -41,8 +41,9 @@ from brainnet.pipeline.models.batched_mlp import BatchedMLP, dropout_masks, stac
 
 
 class BatchedAdamW:
-    """``torch.optim.AdamW`` (single-tensor algorithm, no amsgrad) over stacked (K, ...) parameters, with a
-    step count per member; ``step(idx)`` updates members ``idx`` only."""
+    """``torch.optim.AdamW`` (no amsgrad) over stacked (K, ...) parameters, with a step count per member:
+    ``step(idx)`` updates members ``idx`` (None: all) with torch's fused AdamW kernel, given each member's slice
+    of each tensor and its own step (so members whose batch counts differ keep their own bias corrections)."""
 
     def __init__(self, params: list[torch.Tensor], k: int, lr: float, weight_decay: float) -> None:
         self.params, self.lr, self.weight_decay = params, lr, weight_decay
@@ -53,32 +54,24 @@ class BatchedAdamW:
 
     @torch.no_grad()
     def step(self, idx: torch.Tensor | None) -> None:
-        b1, b2 = self.betas
-        every = idx is None
-        rows = slice(None) if every else idx.cpu()
-        self.steps[rows] += 1
-        t = self.steps[rows]
-        step_size = self.lr / (1 - b1**t)  # (G,) float64, as torch's Python floats
-        bc2_sqrt = (1 - b2**t).sqrt()
-        for p, m, v in zip(self.params, self.exp_avg, self.exp_avg_sq, strict=True):
-            g = p.grad if every else p.grad.index_select(0, idx)
-            shape = (-1,) + (1,) * (p.dim() - 1)
-            ss = step_size.to(p.device, torch.float32).view(shape)
-            bc = bc2_sqrt.to(p.device, torch.float32).view(shape)
-            if every:
-                p.mul_(1 - self.lr * self.weight_decay)
-                m.lerp_(g, 1 - b1)
-                v.mul_(b2).addcmul_(g, g, value=1 - b2)
-                p.sub_(ss * (m / (v.sqrt() / bc + self.eps)))
-                continue
-            ps, ms, vs = p.index_select(0, idx), m.index_select(0, idx), v.index_select(0, idx)
-            ps.mul_(1 - self.lr * self.weight_decay)
-            ms.lerp_(g, 1 - b1)
-            vs.mul_(b2).addcmul_(g, g, value=1 - b2)
-            ps.sub_(ss * (ms / (vs.sqrt() / bc + self.eps)))
-            p.index_copy_(0, idx, ps)
-            m.index_copy_(0, idx, ms)
-            v.index_copy_(0, idx, vs)
+        members = range(len(self.steps)) if idx is None else idx.tolist()
+        views: list[list[torch.Tensor]] = [
+            [],
+            [],
+            [],
+            [],
+            [],
+        ]  # params, grads, moments, squares, steps
+        for k in members:
+            self.steps[k] += 1
+            step = torch.tensor(float(self.steps[k]))
+            for p, m, v in zip(self.params, self.exp_avg, self.exp_avg_sq, strict=True):
+                for part, t in zip(views, (p[k], p.grad[k], m[k], v[k], step), strict=True):
+                    part.append(t)
+        torch._fused_adamw_(
+            *views[:4], [], views[4], lr=self.lr, beta1=self.betas[0], beta2=self.betas[1],
+            weight_decay=self.weight_decay, eps=self.eps, amsgrad=False, maximize=False,
+        )  # fmt: skip
 
     def subset(self, ks: list[int], params: list[torch.Tensor]) -> BatchedAdamW:
         """The state of members ``ks`` (copies) for ``params``, the parameters of ``BatchedMLP.subset(ks)``."""
@@ -92,9 +85,8 @@ class BatchedAdamW:
     def scatter(self, part: BatchedAdamW, ks: list[int]) -> None:
         """Put a ``subset``'s state back into the slots ``ks``."""
         idx = torch.tensor(ks, device=self.exp_avg[0].device)
-        for mine, theirs in zip(
-            self.exp_avg + self.exp_avg_sq, part.exp_avg + part.exp_avg_sq, strict=True
-        ):
+        pairs = zip(self.exp_avg + self.exp_avg_sq, part.exp_avg + part.exp_avg_sq, strict=True)
+        for mine, theirs in pairs:
             mine.index_copy_(0, idx, theirs)
         self.steps[torch.tensor(ks)] = part.steps
 
