@@ -208,6 +208,7 @@ class EnsembleTrainer:
         self.X = [as_t(d[0]) for d in data]
         self.Y = [as_t(d[1]) for d in data]
         self.val = [(d[2], d[3]) for d in data]
+        self.val_X = [as_t(d[2]) for d in data]
         self.generators = [torch.Generator().manual_seed(s) for s in seeds]  # batch orders
         self.dropout_rngs = [np.random.default_rng([s, 0xD50]) for s in seeds]
         self.pos_weight = None if pos_weight is None else as_t(pos_weight)  # (K, L)
@@ -342,8 +343,7 @@ class EnsembleTrainer:
         losses."""
         every = pos == list(range(model.k))
         idx = None if every else torch.tensor(pos, device=self.device)
-        x = torch.stack([self.X[k][r] for k, r in zip(group, rows, strict=True)])  # (G, B, d)
-        y = torch.stack([self.Y[k][r] for k, r in zip(group, rows, strict=True)])  # (G, B, L)
+        x, y = self._batch(group, rows)
         rngs = [self.dropout_rngs[k] for k in group]
         masks = dropout_masks(rngs, x.shape[1], self._widths, self.device) if self._widths else None
         pw = None
@@ -364,6 +364,15 @@ class EnsembleTrainer:
         opt.step(idx)
         return values
 
+    def _batch(
+        self, group: list[int], rows: list[torch.Tensor]
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The one place a step's inputs are made: member ``group[i]``'s rows ``rows[i]`` of its training
+        features and labels, stacked: ((G, B, d) float32, (G, B, L) float32) on ``device``."""
+        x = torch.stack([self.X[k][r] for k, r in zip(group, rows, strict=True)])  # (G, B, d)
+        y = torch.stack([self.Y[k][r] for k, r in zip(group, rows, strict=True)])  # (G, B, L)
+        return x, y
+
     @torch.no_grad()
     def _validation(self, ks: list[int]) -> list[np.ndarray]:
         """Each member's (m_k, L) float32 logits on its own validation rows (eval mode), in one batched pass
@@ -375,8 +384,8 @@ class EnsembleTrainer:
             by_rows.setdefault(len(self.val[k][0]), []).append(k)
         for group in by_rows.values():
             idx = torch.tensor(group, device=self.device)
-            x = torch.stack([torch.as_tensor(self.val[k][0], dtype=torch.float32) for k in group])
-            z = self.model(x.to(self.device), idx).cpu().numpy()  # (G, n, L)
+            x = torch.stack([self.val_X[k] for k in group])  # (G, n, d)
+            z = self.model(x, idx).cpu().numpy()  # (G, n, L)
             out.update({k: z[i] for i, k in enumerate(group)})
         self.model.train()
         return [out[k] for k in ks]
