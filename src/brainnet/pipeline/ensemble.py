@@ -6,8 +6,10 @@ then ``build_mlp``, as ``TorchEngine.fit_one``), its own training rows in its ow
 dropped), its own BatchNorm statistics, dropout masks from its own stream, its own AdamW moments and step count
 (``BatchedAdamW``), its own validation rows, ``TrainState`` and ``EarlyStopping`` (the core callback, unchanged,
 on a per-member view ``MemberLoop``). A member whose early stopping fires gets its best weights back at once and
-leaves the batches: its weights never change again. Members that have a t-th batch of the same size step together
-(one ``bmm`` per layer); a member with fewer or smaller batches that epoch steps on its own, so no row is padded.
+leaves the batches: its weights never change again. Each epoch the members still training are copied into a
+stack of their own (``BatchedMLP.subset``) and written back at its end; members whose t-th batch has the same size
+step together (one ``bmm`` per layer), the others (a smaller last batch, one batch fewer) in a group of their
+own, so no row is padded.
 
 The ensemble is one ``core.training`` loop for everything that concerns the whole run: ``run_loop`` fires its
 events (progress bar, the estimator's ``EnsembleCheckpoint``, ``tune``'s pruning callback see one loop whose logs
@@ -17,7 +19,8 @@ boundary for an exact resume.
 Numbers: with dropout off, members equal the sequential ``Trainer``'s to float tolerance (``bmm`` against ``mm``;
 the same batches and initial weights); dropout masks come from a per-member NumPy stream (not torch's global
 generator), so with dropout the members differ from the sequential path's but not from one another's: member k
-is the same whether trained with the others or alone (``tests/pipeline/test_ensemble.py``).
+is the same, to float tolerance, whether trained with the others or alone (``tests/pipeline/test_ensemble.py``).
+Same seed, same machine: the same numbers.
 """
 
 from __future__ import annotations
