@@ -121,21 +121,47 @@ def table(tmp_path_factory):
 
 
 def test_sigkill_in_the_second_member_then_resume_gives_identical_weights(table, tmp_path):
-    data, straight = table
+    """Members trained one after another (--no-batched-ensemble; spiking models and torchrun always are)."""
+    data, _ = table
+    sequential = [*TABLE, "--no-batched-ensemble"]
+    _run(data, "--out", tmp_path / "straight", *sequential)
+    straight = _sha(tmp_path / "straight")
     out, checkpoint = tmp_path / "m", tmp_path / "m.checkpoint"
-    proc = _start_and_wait([data, "--out", out, *TABLE], checkpoint, until=(1, 3))
+    proc = _start_and_wait([data, "--out", out, *sequential], checkpoint, until=(1, 3))
     proc.send_signal(signal.SIGKILL)  # kill -9: no handler runs, nothing is flushed
     proc.communicate()
     assert proc.returncode == -signal.SIGKILL and not out.exists()
     member, epoch = _progress(checkpoint)
     assert member == 1 and 3 <= epoch < 6  # killed in the middle of the second member
 
-    _run(data, "--out", out, *TABLE, "--resume")
+    _run(data, "--out", out, *sequential, "--resume")
     assert _sha(out) == straight
     assert not checkpoint.exists()  # the finished run removes it, as a run never killed does
     assert not list(tmp_path.glob(".m.checkpoint.*"))  # and what a kill mid-write may have left
     notes = json.loads((out / "brainnet.json").read_text())["notes"]
     assert any(f"after model 2/2, epoch {epoch}" in n for n in notes)
+
+
+def test_sigkill_a_batched_ensemble_then_resume_gives_identical_weights(table, tmp_path):
+    """The default: both members train together, so a checkpoint holds both at an epoch boundary."""
+    data, straight = table
+    out, checkpoint = tmp_path / "m", tmp_path / "m.checkpoint"
+    proc = _start_and_wait([data, "--out", out, *TABLE], checkpoint, until=(0, 3))
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate()
+    assert proc.returncode == -signal.SIGKILL and not out.exists()
+    member, epoch = _progress(checkpoint)
+    assert member == 0 and 3 <= epoch < 6  # no member finished: both in progress
+    assert brainnet.load(checkpoint).predict_proba(np.zeros((2, 8))).shape == (
+        2,
+        3,
+    )  # both at their best
+    assert len(brainnet.load(checkpoint).models_) == 2
+
+    _run(data, "--out", out, *TABLE, "--resume")
+    assert _sha(out) == straight
+    notes = json.loads((out / "brainnet.json").read_text())["notes"]
+    assert any(f"after epoch {epoch} of the 2 members trained together" in n for n in notes)
 
 
 def test_sigterm_writes_a_usable_checkpoint_and_exits_143(table, tmp_path):

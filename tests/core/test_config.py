@@ -41,6 +41,7 @@ TABLE_DEFAULTS = {
     "input_dropout": 0.1,
     "batch_norm": True,
     "activation": "relu",
+    "batched_ensemble": True,
     "impute": True,
     "keep_id_columns": False,
     "winners": 80,

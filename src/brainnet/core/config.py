@@ -256,6 +256,13 @@ class TrainConfig(CommonConfig):
     input_dropout: float = _option("dropout on the standardised inputs, in [0, 1)", 0.1)
     batch_norm: bool = _option("BatchNorm1d after each hidden linear layer", True)
     activation: str = _option("non-linearity of the hidden layers", "relu")
+    # --- how the torch engine trains the n_models members of the table mlp
+    batched_ensemble: bool = _option(
+        "torch engine, model mlp, n_models > 1: train the members together as one batched network "
+        "(stacked weights; each keeps its own rows, batches, early stopping and best weights); false "
+        "trains them one after another (spiking and plastic models and torchrun always do)",
+        True,
+    )
     # --- data
     impute: bool = _option("fill missing features with training medians; False rejects them", True)
     keep_id_columns: bool = _option(

@@ -122,6 +122,32 @@ class Engine:
     def predict(self, model: Any, cfg: Any, recipe: Recipe, data: Any) -> Predictions:
         raise NotImplementedError
 
+    def trains_together(self, cfg: Any, recipe: Recipe) -> bool:
+        """True when this engine trains the ensemble's members in one run (``fit_members``) for these
+        settings; then ``save`` is the estimator's ``brainnet.core.resume.EnsembleCheckpoint``."""
+        return False
+
+    def fit_members(
+        self,
+        cfg: Any,
+        seeds: list[int],
+        recipe: Recipe,
+        trains: list[Any],
+        vals: list[Any],
+        *,
+        verbose: bool,
+        save: Any,
+        desc: str,
+    ) -> list[FitResult]:
+        """Train one network per (seed, train, val) together (``fit_one``'s meaning for each)."""
+        raise NotImplementedError
+
+    def predict_members(
+        self, models: list[Any], cfg: Any, recipe: Recipe, data: Any
+    ) -> list[Predictions]:
+        """Every member's ``Predictions`` on ``data``; an engine may batch them."""
+        return [self.predict(m, cfg, recipe, data) for m in models]
+
     def tensors_of(self, model: Any) -> dict[str, np.ndarray]:
         raise NotImplementedError
 
@@ -281,10 +307,13 @@ class MultiLabelEstimator(ConfigParams):
         if point is not None:
             notes.append(_resumed_note(point, len(plan)))
         start = time.perf_counter()
+        together = self._fit_together(cfg, engine, recipe, pool, plan, verbose, run, point)
         for k, (tr, va) in enumerate(plan):
             desc = f"model {k + 1}/{len(plan)}" if len(plan) > 1 else "training"
             val = recipe.subset(pool, va)
-            if point is not None and k < point.member:  # finished before the run was killed
+            if together is not None:
+                result = together[k]
+            elif point is not None and k < point.member:  # finished before the run was killed
                 result = run.restored(point, k, cfg, recipe)  # type: ignore[union-attr]
             else:
                 result = engine.fit_one(
@@ -311,14 +340,14 @@ class MultiLabelEstimator(ConfigParams):
                 if pred.bad:
                     first = next(iter(pred.bad.values()))
                     notes.append(f"validation: skipped {len(pred.bad)} unreadable (first: {first})")
-            if result.interrupted:
+            if result.interrupted and (together is None or k == len(plan) - 1):
                 self.interrupted_ = True
                 notes.append(
                     f"{result.stop_reason}; kept {len(self.models_)} model(s), the last at its best "
                     f"epoch ({result.best_epoch})."
                 )
                 break
-            if run is not None:
+            if run is not None and together is None:
                 run.member_done(k, result)
         self.fit_seconds_ = time.perf_counter() - start
         scored = n_pred > 0
@@ -328,6 +357,29 @@ class MultiLabelEstimator(ConfigParams):
         self.n_train_, self.n_val_ = int(len(used)), int(scored.sum())
         self.notes_ = notes
         return self
+
+    def _fit_together(self, cfg, engine, recipe, pool, plan, verbose, run, point) -> list | None:
+        """The members' ``FitResult`` s when the engine trains them in one run (``Engine.trains_together``:
+        the torch table MLP's batched ensemble), else None (one ``fit_one`` per member)."""
+        together = len(plan) > 1 and engine.trains_together(cfg, recipe)
+        if point is not None and point.ensemble != together:
+            raise UserInputError(
+                f"cannot resume from {str(point.path)!r}: it was written by a run that trained its members "
+                f"{'together' if point.ensemble else 'one after another'}, this one would not (another "
+                "--nproc or model?). Resume with the options of the killed run, or start afresh."
+            )
+        if not together:
+            return None
+        return engine.fit_members(
+            cfg,
+            [cfg.seed + k for k in range(len(plan))],
+            recipe,
+            [recipe.subset(pool, tr) for tr, _ in plan],
+            [recipe.subset(pool, va) for _, va in plan],
+            verbose=verbose,
+            save=run.ensemble(point) if run is not None else None,
+            desc=f"models 1-{len(plan)}",
+        )
 
     def _decision_layer(
         self, cfg: Any, Y_train: np.ndarray, Y_val: np.ndarray, P_val: np.ndarray
@@ -368,7 +420,7 @@ class MultiLabelEstimator(ConfigParams):
         engine, cfg = self._engine(), self.config
         # once for every ensemble member
         data = self.recipe_.encode(data, arithmetic=not engine.folds_preprocessing)
-        preds = [engine.predict(m, cfg, self.recipe_, data) for m in self.models_]
+        preds = engine.predict_members(self.models_, cfg, self.recipe_, data)
         n = len(data)
         P = np.full((n, len(self.label_names_)), np.nan)
         P[preds[0].kept] = self.calibration_.apply(np.mean([p.P for p in preds], axis=0))
@@ -620,6 +672,8 @@ def expand_history(columns: list[dict[str, list[float | None]]]) -> list[list[di
 
 def _resumed_note(point: Any, n_planned: int) -> str:
     epoch = point.loop["epoch"] if point.loop is not None else 0
+    if point.ensemble:
+        return f"resumed from {str(point.path)!r} after epoch {epoch} of the {n_planned} members trained together"
     where = f"model {point.member + 1}/{n_planned}, " if n_planned > 1 else ""
     return f"resumed from {str(point.path)!r} after {where}epoch {epoch}"
 

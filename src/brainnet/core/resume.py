@@ -278,6 +278,9 @@ class ResumePoint:
     tensors: list[dict[str, np.ndarray]]
     loop: dict[str, Any] | None = None
     best: tuple[dict[str, np.ndarray], dict[str, Any]] | None = None
+    # a batched ensemble (``EnsembleCheckpoint``): every member in progress in ``loop``, their best models
+    ensemble: bool = False
+    bests: list[dict[str, np.ndarray]] = field(default_factory=list)
 
 
 def find_checkpoint(path: Path) -> Path | None:
@@ -320,7 +323,10 @@ def read_resume_point(path: str | Path, now: dict[str, Any]) -> ResumePoint:
         point = ResumePoint(found, k, list(saved["finished"]), [model_tensors(i) for i in range(k)])
         if saved.get("loop") is not None:
             point.loop = join_arrays(saved["loop"], tensors)
-        if int(meta["n_models"]) > k:
+        point.ensemble = bool(saved.get("ensemble", False))
+        if point.ensemble:
+            point.bests = [model_tensors(i) for i in range(int(meta["n_models"]))]
+        elif int(meta["n_models"]) > k:
             point.best = (model_tensors(k), dict(meta["checkpoint"]))
     except (KeyError, TypeError, ValueError) as e:
         raise ModelFormatError(
@@ -348,6 +354,7 @@ class RunCheckpoints:
         self._tensors: dict[str, np.ndarray] = {}  # model{i}.* of the finished members
         self.last_record: dict[str, Any] | None = None
         self.seconds_written, self.n_written = 0.0, 0
+        self.is_ensemble = False
 
     def add_finished(self, entry: dict[str, Any], tensors: dict[str, np.ndarray]) -> None:
         """A finished member (its ``FitResult`` fields but the model) and its arrays."""
@@ -360,6 +367,11 @@ class RunCheckpoints:
         resumed = point is not None and point.member == k
         self.last_record = None
         return MemberCheckpoint(self, k, point if resumed else None)
+
+    def ensemble(self, point: ResumePoint | None = None) -> EnsembleCheckpoint:
+        """The callback of a batched ensemble's one loop (``Engine.trains_together``); ``point``: resume it."""
+        self.is_ensemble = True
+        return EnsembleCheckpoint(self, point)
 
     def restored(self, point: ResumePoint, k: int, cfg: Any, recipe: Any) -> Any:
         """Member ``k``, finished before the run was killed, as the ``FitResult`` it was."""
@@ -388,22 +400,26 @@ class RunCheckpoints:
 
     def write(
         self,
-        best: dict[str, np.ndarray] | None,
+        best: dict[str, np.ndarray] | list[dict[str, np.ndarray]] | None,
         record: dict[str, Any],
         loop_state: dict[str, Any] | None,
     ) -> None:
-        """One checkpoint: the finished members, ``best`` (the member in progress at its best epoch) with its
-        ``record`` ({"epoch", "monitor", "value", "time"}), and the resume state."""
+        """One checkpoint: the finished members, ``best`` (the member in progress at its best epoch; a list:
+        the members of a batched ensemble, all in progress) with its ``record`` ({"epoch", "monitor", "value",
+        "time"}), and the resume state."""
         from brainnet.core.model_dir import save_model_dir
 
         start = time.perf_counter()
         k = len(self.finished)
-        n_models = k + (best is not None)
+        bests = best if isinstance(best, list) else [best] if best is not None else []
+        n_models = k + len(bests)
         if n_models == 0:
             return  # nothing loadable yet (no epoch improved the monitored value)
         # the best weights (early stopping's, and the current ones after an improvement) are stored once
-        stored = {name: (f"model{k}.{name}", a) for name, a in (best or {}).items()}
+        own = best if isinstance(best, dict) else {}
+        stored = {name: (f"model{k}.{name}", a) for name, a in own.items()}
         tensors = dict(self._tensors) | {name: a for name, a in stored.values()}
+        tensors |= {f"model{k + i}.{n}": a for i, b in enumerate(bests) for n, a in b.items()}
         tree, arrays = split_arrays(loop_state, "resume.", stored) if loop_state else (None, {})
         resume = {
             "format": RESUME_FORMAT,
@@ -411,6 +427,7 @@ class RunCheckpoints:
             "member": k,
             "finished": self.finished,
             "loop": tree,
+            "ensemble": self.is_ensemble,
         }
         meta = checkpoint_meta(
             self.est, n_models, {**record, "model": n_models, "of_models": self.n_planned}
@@ -492,4 +509,61 @@ class MemberCheckpoint(Callback):
     def _flush(self) -> None:
         record = self.run.last_record or {"epoch": 0}
         self.run.write(self._best, record, self._captured)
+        self._captured, self._last = None, time.monotonic()
+
+
+@dataclass
+class EnsembleCheckpoint(Callback):
+    """The checkpoint callback of a batched ensemble (``pipeline/ensemble.py``): one loop whose ``members`` all
+    train at once. After an epoch (at most every ``CHECKPOINT_INTERVAL_S``) it writes every member's best model
+    so far (a loadable ensemble) and the state of the whole loop at that epoch boundary (``capture``: the stack,
+    the optimizer, every RNG, each member's state and early stopping); after Ctrl-C, an error or SIGTERM it
+    writes the last finished epoch it has not written yet. ``point``: put a resumed run back in ``on_fit_start``
+    (after the members' own ``on_fit_start``, which the ensemble's first callback fires)."""
+
+    run: RunCheckpoints
+    point: ResumePoint | None = None
+    _captured: dict[str, Any] | None = field(default=None, repr=False)
+    _bests: list[dict[str, np.ndarray] | None] = field(default_factory=list, repr=False)
+    _last: float = -math.inf
+
+    def on_fit_start(self, loop: Loop) -> None:
+        self._captured, self._last = None, -math.inf
+        members = loop.members  # type: ignore[attr-defined]
+        self._bests = [None] * len(members)
+        if self.point is not None and self.point.loop is not None:
+            restore(loop, self.point.loop)
+            self._bests = [*self.point.bests, *self._bests][: len(members)]
+        self.point = None
+
+    def on_epoch_end(self, loop: Loop, logs: dict[str, float]) -> None:
+        from datetime import UTC, datetime
+
+        for k, m in enumerate(loop.members):  # type: ignore[attr-defined]
+            if (
+                m.state.best_epoch is not None
+                and m.state.best_epoch == m.state.epoch == loop.state.epoch
+            ):
+                self._bests[k] = m.snapshot_arrays(m.snapshot())
+        state = loop.state
+        self.run.last_record = {
+            "epoch": int(state.epoch),
+            "monitor": next((m.state.monitor for m in loop.members), ""),  # type: ignore[attr-defined]
+            "value": float(state.best_value) if state.best_value is not None else math.nan,
+            "time": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+        self._captured = capture(loop)
+        if time.monotonic() - self._last >= CHECKPOINT_INTERVAL_S:
+            self._flush()
+
+    def on_fit_end(self, loop: Loop) -> None:
+        ended_early = loop.state.interrupted or not loop.state.stop_reason
+        if self._captured is not None and ended_early:
+            self._flush()
+
+    def _flush(self) -> None:
+        if any(b is None for b in self._bests):
+            return  # not every member has a best epoch yet: nothing loadable
+        record = self.run.last_record or {"epoch": 0}
+        self.run.write(list(self._bests), record, self._captured)  # type: ignore[arg-type]
         self._captured, self._last = None, time.monotonic()

@@ -93,6 +93,66 @@ class TorchEngine(Engine):
         result.notes = notes
         return result
 
+    def trains_together(self, cfg: Any, recipe: Recipe) -> bool:
+        """The table ``mlp`` on one process, with ``batched_ensemble`` on: the members train as one batched
+        network (``pipeline/ensemble.py``). Other models (spiking, plastic), images and torchrun train one
+        member at a time."""
+        from brainnet.pipeline.distributed import world_size
+
+        return (
+            recipe.kind == "table"
+            and cfg.model == "mlp"
+            and bool(getattr(cfg, "batched_ensemble", False))
+            and world_size() == 1
+        )
+
+    def fit_members(
+        self,
+        cfg: Any,
+        seeds: list[int],
+        recipe: Recipe,
+        trains: list[Any],
+        vals: list[Any],
+        *,
+        verbose: bool,
+        save: Any,
+        desc: str,
+    ) -> list[FitResult]:
+        from brainnet.pipeline.distributed import setup
+        from brainnet.pipeline.ensemble import ensemble_callbacks, fit_together
+        from brainnet.pipeline.trainer import fit_result
+
+        device = setup(cfg.device).device
+        callbacks = ensemble_callbacks(cfg, save, verbose, desc)
+        models, loops = fit_together(
+            cfg, seeds, recipe, trains, vals, device=device, callbacks=callbacks
+        )
+        results = [fit_result(m, loop.state) for m, loop in zip(models, loops, strict=True)]
+        results[0].notes = [
+            f"the {len(models)} members trained together as one batched network (stacked weights, "
+            "per-member batches, early stopping and best weights)"
+        ]
+        return results
+
+    def predict_members(
+        self, models: list[Any], cfg: Any, recipe: Recipe, data: Any
+    ) -> list[Predictions]:
+        """Table MLPs: one batched forward over every member (``BatchedMLP.predict``), else one by one."""
+        from brainnet.pipeline.models.mlp import MLP
+
+        if recipe.kind != "table" or len(models) < 2 or not all(type(m) is MLP for m in models):
+            return super().predict_members(models, cfg, recipe, data)
+        import torch
+
+        from brainnet.pipeline.models.batched_mlp import BatchedMLP
+
+        stack = BatchedMLP.from_members(models)
+        X = torch.as_tensor(data.X, dtype=torch.float32)
+        logits = stack.predict(X)  # (K, n, L)
+        P = torch.sigmoid(logits).numpy().astype(np.float64)
+        kept = np.arange(len(X))
+        return [Predictions(p, kept) for p in P]
+
     def _once(self, notes: list[str]) -> list[str]:
         new = [n for n in notes if n not in self._told]
         self._told.update(new)

@@ -1,0 +1,195 @@
+"""The batched ensemble (``pipeline/ensemble.py``, ``models/batched_mlp.py``): K members trained as one network
+are the K members trained alone, a member that stops is frozen at its best weights, predictions match."""
+
+import numpy as np
+import pytest
+import torch
+
+from brainnet import MultiLabelMLP
+from brainnet.core.config import TrainConfig
+from brainnet.core.recipe import TableRecipe
+from brainnet.core.training import Callback
+from brainnet.pipeline.engine import TorchEngine
+from brainnet.pipeline.ensemble import EnsembleTrainer, fit_together
+from brainnet.pipeline.models.batched_mlp import BatchedMLP
+from brainnet.pipeline.models.mlp import MLP
+
+SMALL = dict(hidden_sizes=(16,), batch_size=16, epochs=4, patience=10, lr=0.003, monitor="loss")
+
+
+def _data(n=100, d=6, L=3, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d))
+    Y = (X[:, :L] + 0.8 * rng.normal(size=(n, L)) > 0).astype(np.int64)
+    return X, Y
+
+
+def _weights(models):
+    return [{k: v.detach().numpy() for k, v in m.state_dict().items()} for m in models]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def test_without_dropout_the_batched_members_equal_the_sequential_ones():
+    """Same seeds, same folds and batches (3 folds of 100 rows: members with 66 and 67 rows, so the last
+    batches differ in size and step apart), same initial weights: the weights agree to float tolerance
+    (``bmm`` against ``mm``), and so do the per-epoch logs."""
+    X, Y = _data()
+    params = dict(SMALL, n_models=3, dropout=0.0, input_dropout=0.0, seed=4)
+    together = MultiLabelMLP(**params).fit(X, Y)
+    alone = MultiLabelMLP(**params, batched_ensemble=False).fit(X, Y)
+    assert "trained together" in " ".join(together.notes_)
+    assert "trained together" not in " ".join(alone.notes_)
+    for a, b in zip(_weights(together.models_), _weights(alone.models_), strict=True):
+        assert a.keys() == b.keys()
+        for name in a:
+            np.testing.assert_allclose(a[name], b[name], atol=2e-5, err_msg=name)
+    for ha, hb in zip(together.history_, alone.history_, strict=True):
+        np.testing.assert_allclose(
+            [h["val_loss"] for h in ha], [h["val_loss"] for h in hb], atol=1e-5
+        )
+    np.testing.assert_allclose(together.predict_proba(X), alone.predict_proba(X), atol=1e-5)
+
+
+def _folds(cfg, X, Y, k):
+    recipe = TableRecipe()
+    data = recipe.training_data(X, Y)
+    recipe.fit(data, cfg)
+    pool = recipe.encode(data)
+    rows = np.arange(len(X))
+    plan = [(rows[rows % k != i], rows[rows % k == i]) for i in range(k)]
+    trains = [recipe.subset(pool, tr) for tr, _ in plan]
+    vals = [recipe.subset(pool, va) for _, va in plan]
+    return recipe, trains, vals
+
+
+def test_with_dropout_a_member_trained_with_others_equals_it_trained_alone():
+    """Dropout masks come from each member's own stream: member k of a 3-member stack is the 1-member stack
+    of member k (same seed, rows, batches), to float tolerance."""
+    X, Y = _data(seed=1)
+    cfg = TrainConfig(**dict(SMALL, dropout=0.5, input_dropout=0.1, pos_weight="auto"))
+    recipe, trains, vals = _folds(cfg, X, Y, 3)
+    seeds = [7, 8, 9]
+    models, loops = fit_together(
+        cfg, seeds, recipe, trains, vals, device=torch.device("cpu"), callbacks=[]
+    )
+    for k in range(3):
+        alone, alone_loops = fit_together(
+            cfg, seeds[k : k + 1], recipe, trains[k : k + 1], vals[k : k + 1],
+            device=torch.device("cpu"), callbacks=[],
+        )  # fmt: skip
+        assert alone_loops[0].state.best_epoch == loops[k].state.best_epoch
+        for name, value in _weights(alone)[0].items():
+            np.testing.assert_allclose(_weights(models)[k][name], value, atol=2e-5, err_msg=name)
+
+
+class _Recorder(Callback):
+    """Every member's weights and whether it has ended, after every epoch."""
+
+    def __init__(self):
+        self.weights, self.ended = [], []
+
+    def on_epoch_end(self, loop, logs):
+        self.weights.append([loop.model.member(k) for k in range(loop.model.k)])
+        self.ended.append([m.ended for m in loop.members])
+
+
+def test_a_member_that_stops_is_frozen_at_its_best_weights():
+    X, Y = _data(n=120, seed=2)
+    Y[:, 0] = np.random.default_rng(5).integers(
+        0, 2, size=len(Y)
+    )  # noise: members stop at other epochs
+    cfg = TrainConfig(**dict(SMALL, epochs=40, patience=2, lr=0.02, dropout=0.0, input_dropout=0.0))
+    recipe, trains, vals = _folds(cfg, X, Y, 4)
+    members = []
+    for seed in range(4):
+        torch.manual_seed(seed)
+        members.append(MLP(6, 3, hidden_sizes=(16,), dropout=0.0))
+    stack = BatchedMLP.from_members(members)
+    data = [(t.X, t.Y, v.X, v.Y) for t, v in zip(trains, vals, strict=True)]
+    recorder = _Recorder()
+    trainer = EnsembleTrainer(
+        stack, data, [0, 1, 2, 3], cfg=cfg, pos_weight=None, callbacks=[recorder],
+        device=torch.device("cpu"),
+    )  # fmt: skip
+    trainer.fit()
+    stops = [m.state.epoch for m in trainer.members]
+    assert len(set(stops)) > 1, stops  # the members stopped at different epochs
+    final = stack.to_members()
+    for k, m in enumerate(trainer.members):
+        best = m.callbacks[0].best_snapshot  # early stopping's copy of the best epoch
+        assert m.state.stop_reason.startswith("no improvement") or m.state.epoch == max(stops)
+        assert m.state.best_epoch < m.state.epoch  # it went on past its best, then got it back
+        for name, value in final[k].state_dict().items():
+            np.testing.assert_array_equal(value.numpy(), best[name].numpy(), err_msg=name)
+        for epoch in range(m.state.epoch, len(recorder.weights)):  # after its stop: never changed
+            assert recorder.ended[epoch][k]
+            for name, value in recorder.weights[epoch][k].items():
+                np.testing.assert_array_equal(value.numpy(), best[name].numpy(), err_msg=name)
+        assert m.state.history[-1]["epoch"] == m.state.epoch  # no logs after its stop
+
+
+def test_batched_predict_equals_the_members_one_by_one():
+    X, Y = _data(n=80, seed=3)
+    model = MultiLabelMLP(**dict(SMALL, n_models=3, epochs=2)).fit(X, Y)
+    engine, cfg, recipe = TorchEngine(), model.config, model.recipe_
+    data = recipe.encode(recipe.inputs(X, model.label_names_))
+    batched = engine.predict_members(model.models_, cfg, recipe, data)
+    for member, pred in zip(model.models_, batched, strict=True):
+        np.testing.assert_allclose(pred.P, engine.predict(member, cfg, recipe, data).P, atol=1e-6)
+
+
+def test_stacking_round_trips_every_mlp_layout():
+    for kwargs in (
+        dict(hidden_sizes=(8, 5), batch_norm=False, activation="gelu", dropout=0.2),
+        dict(hidden_sizes=(7,), input_dropout=0.3),
+        dict(hidden_sizes=()),
+    ):
+        members = [MLP(4, 2, **kwargs) for _ in range(3)]
+        for m in members:  # BatchNorm statistics away from their initial values
+            m.train()(torch.randn(16, 4))
+        back = BatchedMLP.from_members(members).to_members()
+        x = torch.randn(5, 4)
+        for a, b in zip(members, back, strict=True):
+            torch.testing.assert_close(a.eval()(x), b(x))
+
+
+def test_only_the_table_mlp_on_one_process_trains_together():
+    engine, table = TorchEngine(), TableRecipe()
+    cfg = TrainConfig()
+    assert engine.trains_together(cfg, table)
+    assert not engine.trains_together(cfg.replace(batched_ensemble=False), table)
+    for name in ("snn_mlp", "hebbian_net"):  # spiking and plastic models keep their members apart
+        assert not engine.trains_together(cfg.replace(model=name), table)
+
+
+def test_a_spiking_ensemble_still_trains_member_by_member():
+    X, Y = _data(n=60, seed=6)
+    model = MultiLabelMLP(
+        **dict(SMALL, n_models=2, epochs=1, model="snn_mlp", time_steps=2, hidden_sizes=(8,))
+    ).fit(X, Y)
+    assert len(model.models_) == 2 and "trained together" not in " ".join(model.notes_)
+
+
+class _CtrlC(Callback):
+    def on_epoch_end(self, loop, logs):
+        if loop.state.epoch == 3:
+            raise KeyboardInterrupt
+
+
+def test_ctrl_c_keeps_every_member_at_its_best_epoch():
+    from brainnet.core.training import extra_callbacks
+
+    X, Y = _data(n=80, seed=8)
+    with extra_callbacks(_CtrlC()):
+        model = MultiLabelMLP(**dict(SMALL, n_models=3, epochs=10)).fit(X, Y)
+    assert model.interrupted_ and len(model.models_) == 3
+    assert [t["epochs_run"] for t in model.training_] == [3, 3, 3]
+    assert sum("interrupted (Ctrl-C) during epoch 3" in n for n in model.notes_) == 1
+    assert model.predict_proba(X).shape == (80, 3)
