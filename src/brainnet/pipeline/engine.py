@@ -144,13 +144,19 @@ class TorchEngine(Engine):
             return super().predict_members(models, cfg, recipe, data)
         import torch
 
+        from brainnet.core.data.sparse import batch_rows
         from brainnet.pipeline.models.batched_mlp import BatchedMLP
 
         stack = BatchedMLP.from_members(models)
-        X = torch.as_tensor(data.X, dtype=torch.float32)
-        logits = stack.predict(X)  # (K, n, L)
-        P = torch.sigmoid(logits).numpy().astype(np.float64)
-        kept = np.arange(len(X))
+        n, step = len(data.X), 8192  # a sparse matrix is made dense this many rows at a time
+        logits = [
+            stack.predict(
+                torch.as_tensor(batch_rows(data.X, slice(i, i + step)), dtype=torch.float32)
+            )
+            for i in range(0, n, step)
+        ]  # (K, rows, L) each
+        P = torch.sigmoid(torch.cat(logits, dim=1)).numpy().astype(np.float64)
+        kept = np.arange(n)
         return [Predictions(p, kept) for p in P]
 
     def _once(self, notes: list[str]) -> list[str]:

@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from brainnet.core.data.sparse import SparseRows, batch_rows
 from brainnet.core.training import (
     Callback,
     EarlyStopping,
@@ -208,10 +209,12 @@ class EnsembleTrainer:
         self.epochs, self.batch_size, self.monitor = cfg.epochs, cfg.batch_size, cfg.monitor
         K = model.k
         as_t = lambda a: torch.as_tensor(a, dtype=torch.float32, device=device)  # noqa: E731
-        self.X = [as_t(d[0]) for d in data]
+        # sparse training rows stay sparse (made dense a batch at a time in ``_batch``); a member's validation
+        # rows (1/K of the data) are made dense once
+        self.X = [d[0] if isinstance(d[0], SparseRows) else as_t(d[0]) for d in data]
         self.Y = [as_t(d[1]) for d in data]
         self.val = [(d[2], d[3]) for d in data]
-        self.val_X = [as_t(d[2]) for d in data]
+        self.val_X = [as_t(batch_rows(d[2], slice(None))) for d in data]
         self.generators = [torch.Generator().manual_seed(s) for s in seeds]  # batch orders
         self.dropout_rngs = [np.random.default_rng([s, 0xD50]) for s in seeds]
         self.pos_weight = None if pos_weight is None else as_t(pos_weight)  # (K, L)
@@ -372,9 +375,15 @@ class EnsembleTrainer:
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """The one place a step's inputs are made: member ``group[i]``'s rows ``rows[i]`` of its training
         features and labels, stacked: ((G, B, d) float32, (G, B, L) float32) on ``device``."""
-        x = torch.stack([self.X[k][r] for k, r in zip(group, rows, strict=True)])  # (G, B, d)
+        x = torch.stack([self._rows(k, r) for k, r in zip(group, rows, strict=True)])  # (G, B, d)
         y = torch.stack([self.Y[k][r] for k, r in zip(group, rows, strict=True)])  # (G, B, L)
         return x, y
+
+    def _rows(self, k: int, r: torch.Tensor) -> torch.Tensor:
+        X = self.X[k]
+        if isinstance(X, SparseRows):
+            return torch.from_numpy(X.rows(r.cpu().numpy())).to(self.device)
+        return X[r]
 
     @torch.no_grad()
     def _validation(self, ks: list[int]) -> list[np.ndarray]:
