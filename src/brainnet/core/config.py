@@ -264,7 +264,12 @@ class TrainConfig(CommonConfig):
     plastic_epochs: int = _option(
         "hebbian_net: passes of the label-free Hebbian rule over the training inputs", 5
     )
-    plastic_lr: float = _option("hebbian_net: the Hebbian rule's learning rate, annealed to 0", 0.5)
+    plastic_lr: float = _option("hebbian_net: the plastic rule's learning rate, annealed to 0", 0.5)
+    plastic_rule: str = _option(
+        "hebbian_net: the label-free rule of its feature layer (competitive Hebbian, Oja, or pair STDP "
+        "on spike trains)",
+        "hebbian",
+    )
 
     def validate(self) -> None:
         _check(
@@ -284,6 +289,7 @@ class TrainConfig(CommonConfig):
         _check(self.winners >= 1, "winners", self.winners, "an integer >= 1")
         _check(self.plastic_epochs >= 1, "plastic_epochs", self.plastic_epochs, "an integer >= 1")
         _check(self.plastic_lr > 0, "plastic_lr", self.plastic_lr, "a positive rate such as 0.5")
+        _check(bool(self.plastic_rule.strip()), "plastic_rule", self.plastic_rule, "a rule name")
         super().validate()
 
 
