@@ -172,7 +172,10 @@ class HebbianNet(nn.Module):
             notes for the training summary (epochs, rows, seconds, units that never won).
         """
         start = time.perf_counter()
-        callbacks: list[Callback] = [self.rule.make(self.plastic_lr, self.features, seed), NormaliseRows()]
+        callbacks: list[Callback] = [
+            self.rule.make(self.plastic_lr, self.features, seed),
+            NormaliseRows(),
+        ]
         if verbose:
             callbacks.append(ProgressBar("train_loss", "hebbian (no labels)"))
         loop = PlasticLoop(self.features, self.plastic_epochs, callbacks, seed)
@@ -277,7 +280,9 @@ class CompetitiveOja(Callback):
 
     def on_batch_end(self, loop: Any, loss: float) -> None:
         a = loop.drive  # (B, H)
-        y = torch.zeros_like(a).scatter_(1, a.argmax(1, keepdim=True), a.max(1, keepdim=True).values)
+        y = torch.zeros_like(a).scatter_(
+            1, a.argmax(1, keepdim=True), a.max(1, keepdim=True).values
+        )
         eta = self.lr * (1.0 - loop.progress)
         loop.model.weight += oja(loop.pre, y, loop.model.weight, eta)
 
