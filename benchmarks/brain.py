@@ -302,6 +302,53 @@ def score(est: Any, model: str, test: Any) -> dict[str, Any]:
     }
 
 
+def speed(args: argparse.Namespace, out: Console) -> TableSpec:
+    """Training steps of seed_cnn and snn_cnn at each T, back to back in this process: (32, 3, 32, 32)
+    random images (digits_mosaic's preset size), 10 labels, BCE, AdamW; the median of ``args.steps`` timed
+    steps after 2 untimed ones, in rounds that alternate the models so load changes hit all of them."""
+    import time
+
+    import torch
+
+    from brainnet.core.config import ImageTrainConfig
+    from brainnet.pipeline.models.registry import MODELS
+
+    generator = torch.Generator().manual_seed(0)
+    x = torch.randn(32, 3, 32, 32, generator=generator)
+    y = (torch.rand(32, 10, generator=generator) < 0.3).float()
+    steps = tuple(int(t) for t in (args.candidates or "4,6,8").split(","))
+    contenders = [("seed_cnn", None)] + [("snn_cnn", t) for t in steps]
+    models, optimisers, times = {}, {}, {c: [] for c in contenders}
+    for model, t in contenders:
+        cfg = ImageTrainConfig(model=model, image_size=32, **({"time_steps": t} if t else {}))
+        torch.manual_seed(0)
+        models[model, t] = MODELS.get(model).build((3, 32, 32), 10, cfg).train()
+        optimisers[model, t] = torch.optim.AdamW(models[model, t].parameters())
+
+    def step(key: tuple[str, int | None]) -> float:
+        start = time.perf_counter()
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(models[key](x), y)
+        optimisers[key].zero_grad()
+        loss.backward()
+        optimisers[key].step()
+        return time.perf_counter() - start
+
+    for key in contenders:  # untimed: first-call costs
+        step(key), step(key)
+    for _ in range(args.steps):
+        for key in contenders:
+            times[key].append(step(key))
+    spec = TableSpec(
+        "training step, batch 32 at 32 px (median)", ["model", "T", "ms / step", "ratio"]
+    )
+    reference = float(np.median(times["seed_cnn", None]))
+    for (model, t), values in times.items():
+        ms = float(np.median(values))
+        spec.rows.append([model, str(t or ""), f"{1000 * ms:.1f}", f"{ms / reference:.1f}x"])
+    out.print(to_rich(spec))
+    return spec
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--datasets", default="yeast,scene,digits_mosaic,load_digits")
@@ -325,6 +372,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="--select: then score the chosen T and the reference on the test splits",
     )
+    p.add_argument(
+        "--speed",
+        action="store_true",
+        help="only time training steps of seed_cnn and snn_cnn at each T (--candidates)",
+    )
+    p.add_argument("--steps", type=int, default=10, help="--speed: timed steps per model")
     p.add_argument("--markdown", type=Path)
     p.add_argument("--json", type=Path)
     return p.parse_args(argv)
@@ -342,6 +395,9 @@ def main(argv: list[str] | None = None) -> None:
     info = run_header({"torch": torch.__version__}, str(args.threads))
     for line in header_lines(info):
         out.print(line, highlight=False)
+    if args.speed:
+        spec = speed(args, out)
+        return write(args, spec, {"header": info, "speed": spec.rows})
     if args.select:
         spec = select(args, out, log)
         out.print(to_rich(spec))
