@@ -124,11 +124,7 @@ class HebbianLayer(nn.Module):
         _, a = self.drive(x)
         above = a - a.topk(self.winners + 1, dim=1).values[:, -1:]  # (B, H): > 0 for the k winners
         current = GAIN * kwta(above, self.winners).clamp(min=0)  # (B, H)
-        state, out = None, []
-        for _ in range(self.time_steps):
-            spikes, state = self.neuron.step(current, state)
-            out.append(spikes)
-        return torch.stack(out)  # (T, B, H)
+        return self.neuron(current.expand(self.time_steps, *current.shape))  # (T, B, H), fused LIF
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(B, d) -> (B, H) spike counts / T (firing rates in [0, 1])."""
