@@ -4,7 +4,10 @@ Run it from the repository root (or ``make bench-brain``):
 
     .venv/bin/python benchmarks/brain.py [--datasets yeast,scene,digits_mosaic,load_digits] [--n-models N]
         [--epochs N] [--threads N] [--time-steps T] [--markdown out.md] [--json out.json]
-    .venv/bin/python benchmarks/brain.py --sweep yeast     # how the spiking defaults were chosen
+    .venv/bin/python benchmarks/brain.py --select yeast,scene,enron --then-test   # how T was chosen (tables)
+    .venv/bin/python benchmarks/brain.py --select digits_mosaic --then-test       # ... and for images
+    .venv/bin/python benchmarks/brain.py --speed [--candidates 4,6,8]             # snn_cnn's step time per T
+    .venv/bin/python benchmarks/brain.py --sweep yeast     # the other spiking options, one change at a time
 
 For each dataset, each contender is fitted by the one estimator (``MultiLabelMLP`` for tables,
 ``MultiLabelImageClassifier`` for images) with the dataset's built-in preset and the defaults, ``n_models``
@@ -20,6 +23,16 @@ noise hits both), the spiking options (T, encoder, neuron), firing rate of each 
 example against the ordinary network's MACs (``brainnet.brain.activity``), on the test inputs.
 Targets (issue 13): snn_mlp within 0.02 AP of mlp on yeast and scene; snn_cnn micro-F1 >= 0.93 on
 digits_mosaic; snn_mlp accuracy >= 0.96 on load_digits; SOPs < MLP MACs on yeast; <= 10x slower per epoch.
+``--select DATA[,DATA]`` chooses the spiking model's default T for one data kind: it fits the ordinary reference
+and the spiking model at each candidate T (``CANDIDATES``; ``--candidates``) on the training splits only, scores
+each on the estimator's inner hold-out (``val_fraction`` of the training rows, stratified and seeded), and
+applies ``choose``: the best mean validation AP across the sets among the candidates within the 10x speed
+budget, a candidate within ``TIE`` of the best ties, and the tie goes to the fewest steps. ``--then-test`` then
+scores the chosen T and the reference, both already fitted, on the test splits (no test row is read before
+the choice). ``enron`` is read from /work/shared/data (MULAN's files); ``natural_scenes`` (1,500 photos, no
+split of their own) is split 75/25 by iterative stratification (seed 0) and read at 32 px.
+``--speed`` times training steps of seed_cnn and snn_cnn at each T in one process (the ratio of the
+spiking path's cost, without data loading or early stopping).
 ``--sweep DATA`` fits snn_mlp with the defaults and with one change at a time (``SWEEP``) and prints the
 validation AP of each (the estimator's own hold-out of the training rows; no test row is read): how the
 spiking defaults were chosen.
@@ -270,7 +283,8 @@ def select(args: argparse.Namespace, out: Console, log: Console) -> TableSpec:
             test_spec.rows += [row(name, ref_label, ref, ref), row(name, spk_label, spk, ref)]
             results["test"][name] = {ref_label: ref, spk_label: spk}
         out.print(to_rich(test_spec))
-        spec.notes.append("\n" + to_markdown(test_spec))
+        write(args, spec, results, test_spec)
+        return spec
     write(args, spec, results)
     return spec
 
@@ -434,9 +448,11 @@ def main(argv: list[str] | None = None) -> None:
     write(args, spec, results)
 
 
-def write(args: argparse.Namespace, spec: TableSpec, results: dict[str, Any]) -> None:
+def write(
+    args: argparse.Namespace, spec: TableSpec, results: dict[str, Any], *more: TableSpec
+) -> None:
     if args.markdown:
-        args.markdown.write_text(to_markdown(spec) + "\n")
+        args.markdown.write_text("\n\n".join(to_markdown(t) for t in (spec, *more)) + "\n")
     if args.json:
         args.json.write_text(json.dumps(results, indent=1, default=float) + "\n")
 
