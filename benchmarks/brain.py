@@ -2,7 +2,7 @@
 
 Run it from the repository root (or ``make bench-brain``):
 
-    .venv/bin/python benchmarks/brain.py [--datasets yeast,scene,digits_mosaic,load_digits] [--n-models N]
+    .venv/bin/python benchmarks/brain.py [--datasets yeast,scene,digits_mosaic,natural_scenes,load_digits]
         [--epochs N] [--threads N] [--time-steps T] [--markdown out.md] [--json out.json]
     .venv/bin/python benchmarks/brain.py --select yeast,scene,enron --then-test   # how T was chosen (tables)
     .venv/bin/python benchmarks/brain.py --select digits_mosaic --then-test       # ... and for images
@@ -365,7 +365,7 @@ def speed(args: argparse.Namespace, out: Console) -> TableSpec:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--datasets", default="yeast,scene,digits_mosaic,load_digits")
+    p.add_argument("--datasets", default="yeast,scene,digits_mosaic,natural_scenes,load_digits")
     p.add_argument("--n-models", type=int, default=1, help="networks per estimator (default 1)")
     p.add_argument("--epochs", type=int, help="cap every contender's epochs (a smoke run)")
     p.add_argument("--time-steps", type=int, help="T of the spiking models (default: the config's)")
@@ -428,7 +428,7 @@ def main(argv: list[str] | None = None) -> None:
     for name in args.datasets.split(","):
         try:
             kind, train, test, preset = load(name)
-        except Exception as e:  # a dataset this brainnet does not ship (natural_scenes comes later)
+        except Exception as e:  # a set read from /work/shared/data that this machine lacks
             spec.notes.append(f"{name}: skipped ({type(e).__name__}: {e})")
             continue
         runs = []
