@@ -3,7 +3,7 @@
 Run it from the repository root (or ``make bench-brain``):
 
     .venv/bin/python benchmarks/brain.py [--datasets yeast,scene,digits_mosaic,natural_scenes,load_digits]
-        [--epochs N] [--threads N] [--time-steps T] [--markdown out.md] [--json out.json]
+        [--n-models N] [--epochs N] [--threads N] [--time-steps T] [--markdown out.md] [--json out.json]
     .venv/bin/python benchmarks/brain.py --select yeast,scene,enron --then-test   # how T was chosen (tables)
     .venv/bin/python benchmarks/brain.py --select digits_mosaic --then-test       # ... and for images
     .venv/bin/python benchmarks/brain.py --speed [--candidates 4,6,8]             # snn_cnn's step time per T
