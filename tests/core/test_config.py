@@ -55,7 +55,7 @@ IMAGE_DEFAULTS = {
     "batch_size": 32,
     "weight_decay": 0.0,
     "patience": 5,
-    "time_steps": 8,
+    "time_steps": 6,
     "image_size": 150,
     "pretrained": None,
     "freeze_backbone": False,
