@@ -10,8 +10,10 @@ a held-out 20% of the training rows, the metric suite) with ``n_models=1`` and `
 training split and scored on the test split by ``brainnet.core.decision.metrics.evaluate``:
 
     mlp: ``model="mlp"`` with all other defaults (what ``brainnet train DATA --n-models 1`` fits).
-    hebbian_net: ``model="hebbian_net"`` with all other defaults (512 units, 80 winners, T = 25, 5 label-free
-        epochs of the Hebbian rule, then the linear head).
+    hebbian_net: ``model="hebbian_net"`` with all other defaults (512 units, 80 winners, the tables' default T,
+        5 label-free epochs of the Hebbian rule, then the linear head).
+    hebbian_net, STDP / Oja: the same with ``plastic_rule="stdp"`` (trace-based pair STDP on spike trains) or
+        ``"oja"`` instead of the default competitive Hebbian rule.
     hebbian_net, no plasticity: the same with the unsupervised phase skipped (random unit-norm weights): what
         the Hebbian rule adds.
 
@@ -50,12 +52,18 @@ from brainnet.core.decision import metrics
 from brainnet.core.files import atomic_write_text
 
 DATASETS = ("yeast", "scene", "digits_mosaic", "load_digits")
-METHODS = ("mlp", "hebbian_net", "hebbian_net_random")
+METHODS = ("mlp", "hebbian_net", "hebbian_net_stdp", "hebbian_net_oja", "hebbian_net_random")
 TITLES = {
     "mlp": "mlp",
     "hebbian_net": "hebbian_net",
+    "hebbian_net_stdp": "hebbian_net, STDP",
+    "hebbian_net_oja": "hebbian_net, Oja",
     "hebbian_net_random": "hebbian_net, no plasticity",
 }
+RULES = {
+    "hebbian_net_stdp": "stdp",
+    "hebbian_net_oja": "oja",
+}  # method -> plastic_rule (else the default)
 ROWS = (
     "average_precision",
     "micro_f1",
@@ -89,7 +97,8 @@ def load(name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
 def run(dataset: str, method: str, seed: int, data: tuple[np.ndarray, ...]) -> dict[str, Any]:
     X_tr, Y_tr, X_te, Y_te = data
     model = "mlp" if method == "mlp" else "hebbian_net"
-    est = brainnet.MultiLabelMLP(model=model, n_models=1, device="cpu", seed=seed)
+    rule = {"plastic_rule": RULES[method]} if method in RULES else {}
+    est = brainnet.MultiLabelMLP(model=model, n_models=1, device="cpu", seed=seed, **rule)
     start = time.perf_counter()
     if method == "hebbian_net_random":
         from brainnet.brain.hebbian_net import HebbianNet

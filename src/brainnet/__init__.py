@@ -67,6 +67,5 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'brainnet' has no attribute {name!r}")
 
 
-# the spiking models and hebbian_net join the one model registry (neither module imports torch)
+# the spiking models and hebbian_net join the one model registry (brain/registry.py imports no torch)
 import_module("brainnet.brain.registry")
-import_module("brainnet.brain.plastic_registry")

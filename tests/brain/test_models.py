@@ -118,3 +118,75 @@ def test_a_silent_last_hidden_layer_is_reported_with_a_hint():
 def test_snn_cnn_refuses_tiny_images():
     with pytest.raises(UserInputError, match="snn_cnn needs image_size >= 8"):
         MODELS.get("snn_cnn").build((3, 4, 4), 2, ImageTrainConfig(model="snn_cnn"))
+
+
+def _snn_cnn_float64(time_steps=4, **options):
+    torch.manual_seed(0)
+    cfg = ImageTrainConfig(model="snn_cnn", time_steps=time_steps, **options)
+    model = MODELS.get("snn_cnn").build((3, 12, 12), 3, cfg).double()
+    for bn in (
+        m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d | torch.nn.BatchNorm1d)
+    ):
+        bn.running_mean.normal_(0, 0.3)  # away from the init so eval-mode BatchNorm does something
+        bn.running_var.uniform_(0.5, 2.0)
+    return model
+
+
+def _per_step_snn_cnn(model, x):
+    """snn_cnn's meaning written the slow way: every layer applied at each of the T steps on its own, the
+    neurons advanced by ``step``, the leaky readout M[t] = beta M[t-1] + S[t] run as a recurrence."""
+    b = model.backbone
+    states, mem, means = [None, None, None], 0.0, 0.0
+    for _ in range(b.time_steps):
+        h = x  # direct current: the same input at every step
+        for i, conv in enumerate((b.conv1, b.conv2)):
+            spikes, states[i] = b.neurons[i].step(conv(h), states[i])
+            h = b.pool(spikes)
+        spikes, states[2] = b.neurons[2].step(b.fc(h.flatten(1)), states[2])
+        mem = b.beta * mem + spikes
+        means = means + mem / b.time_steps
+    return model.head(means)
+
+
+@pytest.mark.parametrize("surrogate", ["fast_sigmoid", "arctan", "triangular"])
+def test_snn_cnn_equals_its_per_step_meaning_forward_and_gradients(surrogate):
+    """The fast path (the first conv once for the T steps of direct current, time folded into the batch, the
+    fused in-place LIF) against every layer run step by step, on the same weights, in eval mode (BatchNorm
+    on running statistics, so per-step batches normalise alike)."""
+    model = _snn_cnn_float64(surrogate=surrogate).eval()
+    x = torch.randn(5, 3, 12, 12, dtype=torch.float64, generator=torch.Generator().manual_seed(2))
+    r = torch.randn(5, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(3))
+    fast = model(x)
+    fast_grads = torch.autograd.grad((fast * r).sum(), list(model.parameters()))
+    slow = _per_step_snn_cnn(model, x)
+    slow_grads = torch.autograd.grad((slow * r).sum(), list(model.parameters()))
+    spikes = model.backbone.activity.summary()["firing_rate"]
+    assert all(0 < rate < 1 for rate in spikes.values())  # the comparison crosses real spikes
+    torch.testing.assert_close(fast, slow, rtol=1e-6, atol=1e-6)
+    assert any(float(g.abs().max()) > 0 for g in fast_grads)
+    for a, b in zip(fast_grads, slow_grads, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("reset", ["subtract", "zero"])
+def test_snn_cnn_training_step_equals_the_step_loop_neurons(monkeypatch, reset):
+    """In training mode (BatchNorm over time and batch) the fused LIF gives the model the same logits and
+    gradients as ``LIF.run_steps``, one autograd node per operation and step."""
+    x = torch.randn(4, 3, 12, 12, dtype=torch.float64, generator=torch.Generator().manual_seed(4))
+
+    def run(model):
+        out = model(x)
+        return out, torch.autograd.grad(out.square().sum(), list(model.parameters()))
+
+    fused = _snn_cnn_float64(time_steps=5).train()
+    for n in fused.backbone.neurons:
+        n.reset = reset
+    fast, fast_grads = run(fused)
+    monkeypatch.setattr(LIF, "forward", LIF.run_steps)
+    stepped = _snn_cnn_float64(time_steps=5).train()
+    for n in stepped.backbone.neurons:
+        n.reset = reset
+    slow, slow_grads = run(stepped)
+    torch.testing.assert_close(fast, slow, rtol=1e-6, atol=1e-6)
+    for a, b in zip(fast_grads, slow_grads, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-6)

@@ -30,7 +30,7 @@ TABLE_DEFAULTS = {
     "calibration": "auto",
     "seed": 0,
     "device": "auto",
-    "time_steps": 25,
+    "time_steps": 8,
     "neuron": "lif",
     "surrogate": "fast_sigmoid",
     "encoder": "direct",
@@ -47,6 +47,7 @@ TABLE_DEFAULTS = {
     "winners": 80,
     "plastic_epochs": 5,
     "plastic_lr": 0.5,
+    "plastic_rule": "hebbian",
 }
 IMAGE_DEFAULTS = {
     **{k: TABLE_DEFAULTS[k] for k in (f.name for f in dataclasses.fields(CommonConfig))},
@@ -56,7 +57,7 @@ IMAGE_DEFAULTS = {
     "batch_size": 32,
     "weight_decay": 0.05,
     "patience": 15,
-    "time_steps": 8,
+    "time_steps": 6,
     "lr": 3e-3,
     "image_size": 96,
     "pretrained": None,

@@ -53,16 +53,14 @@ class Activity:
     def reset(self) -> None:
         self.__init__()  # type: ignore[misc]
 
-    def neurons(self, layer: str, spikes: torch.Tensor) -> None:
-        """A layer's spikes (T, B, N) or (T, B, C, H, W): counts per neuron."""
-        T, B = spikes.shape[:2]
-        counts = spikes.detach().sum(dim=(0, 1)).flatten().cpu()
+    def neurons(self, layer: str, counts: torch.Tensor, steps: int) -> None:
+        """A layer's spikes, reduced once by ``spike_counts``: (N,) counts per neuron over ``steps`` = T x B."""
         self.spikes[layer] = self.spikes.get(layer, 0) + counts
-        self.steps[layer] = self.steps.get(layer, 0) + T * B
+        self.steps[layer] = self.steps.get(layer, 0) + steps
 
-    def synapses(self, layer: str, inputs: torch.Tensor, fan_out: int, ann_macs: int) -> None:
-        """A synaptic layer fed spikes (T, B, ...): events x fan_out SOPs."""
-        self.events[layer] = self.events.get(layer, 0.0) + float(inputs.detach().sum())
+    def synapses(self, layer: str, events: float, fan_out: int, ann_macs: int) -> None:
+        """A synaptic layer fed ``events`` input spikes (``float(inputs.sum())``): events x fan_out SOPs."""
+        self.events[layer] = self.events.get(layer, 0.0) + events
         self.fan_out[layer], self.ann_macs[layer] = fan_out, ann_macs
 
     def dense(self, layer: str, macs: int) -> None:
@@ -86,6 +84,12 @@ class Activity:
             "sops_to_ann_macs": sops / ann if ann else float("nan"),
             "ops_to_ann_macs": (sops + dense) / ann if ann else float("nan"),
         }
+
+
+def spike_counts(spikes: torch.Tensor) -> tuple[torch.Tensor, int]:
+    """(T, B, N) or (T, B, C, H, W) spikes -> ((N,) or (C * H * W,) counts per neuron on the CPU, T x B)."""
+    T, B = spikes.shape[:2]
+    return spikes.detach().sum(dim=(0, 1)).flatten().cpu(), T * B
 
 
 def silent_layers(summary: dict[str, Any]) -> list[str]:

@@ -27,8 +27,19 @@ and the unsupervised rule, per batch (Krotov & Hopfield 2019's competition in He
     W_j   <- W_j / ||W_j||                              weight normalisation, row by row
     eta_t  = eta * (1 - progress)                       annealed to 0 over the unsupervised epochs
 
-Glossary: H units (``hidden_sizes``, one width), k winners (``winners``), T steps (``TIME_STEPS``), beta and
-theta the LIF decay and threshold (the ``LIF`` defaults 0.9 and 1), eta the plastic learning rate (``plastic_lr``),
+The rule is selectable (``plastic_rule``, names in ``registry.PLASTIC_RULES``): "hebbian" (above, the
+default), "oja" (``plasticity.oja`` on the most driven unit, y = its drive: dW_j = eta y (r - y W_j)), and
+"stdp" (``CompetitiveSTDP``: spike trains, trace-based pair STDP from ``plasticity.stdp_step``)::
+
+    S_pre[t] ~ Bernoulli(PRE_RATE * r / max(r))           the ON/OFF rates as input spikes, t = 1..T
+    I_j[t]   = S_pre[t] W_j^T  for the most driven unit j  (the others get no current: winner-take-all)
+    S_post   = LIF(I)                                      the winner fires when its input spikes add up
+    dW       = sum_t stdp_step(S_pre[t], S_post[t])        pre before post potentiates, post before pre
+                                                           depresses (A_plus, A_minus, tau: ``STDP``)
+    W       <- W + eta_t dW / (B T),  then rows renormalised
+
+Glossary: H units (``hidden_sizes``, one width), k winners (``winners``), T steps (``time_steps``), beta and
+theta the LIF decay and threshold (``beta``, ``threshold``), eta the plastic learning rate (``plastic_lr``),
 m = ``ANTI_RANK`` and delta = ``ANTI_STRENGTH`` the anti-Hebbian push of the m-th unit that spreads the
 units over the inputs.
 """
@@ -44,7 +55,8 @@ import torch
 from torch import nn
 
 from brainnet.brain.neurons import LIF
-from brainnet.brain.plasticity import hebbian, kwta
+from brainnet.brain.plasticity import hebbian, kwta, oja, stdp_step, stdp_traces
+from brainnet.brain.registry import PLASTIC_RULES
 from brainnet.core.errors import UserInputError
 from brainnet.core.training import Callback, ProgressBar, TrainState, emit, run_loop
 
@@ -52,7 +64,11 @@ GAIN = 20.0  # current per unit of drive above the (k+1)-th unit's: the winners 
 ANTI_RANK = 7  # m: the unit pushed away from each input (Krotov & Hopfield 2019 use 7 on MNIST)
 ANTI_STRENGTH = 0.4  # delta: how hard (their value)
 PLASTIC_BATCH = 32  # rows per plastic update
-TIME_STEPS = 25  # T: LIF steps per input; the LIF keeps its defaults (beta 0.9, theta 1)
+PRE_RATE = 0.5  # stdp: the spike probability per step of each row's strongest ON/OFF input
+# stdp: the pair window. Short traces (5 steps of T) so that only near-coincident pairs count, and
+# potentiation above depression: the rows are renormalised after every update, so the rule needs no net
+# depression for stability, and uncorrelated firing then pulls the winner towards its input (as Hebbian does)
+STDP = {"tau_plus": 5.0, "tau_minus": 5.0, "a_plus": 1.0, "a_minus": 0.5}
 
 
 def on_off(x: torch.Tensor) -> torch.Tensor:
@@ -108,11 +124,7 @@ class HebbianLayer(nn.Module):
         _, a = self.drive(x)
         above = a - a.topk(self.winners + 1, dim=1).values[:, -1:]  # (B, H): > 0 for the k winners
         current = GAIN * kwta(above, self.winners).clamp(min=0)  # (B, H)
-        state, out = None, []
-        for _ in range(self.time_steps):
-            spikes, state = self.neuron.step(current, state)
-            out.append(spikes)
-        return torch.stack(out)  # (T, B, H)
+        return self.neuron(current.expand(self.time_steps, *current.shape))  # (T, B, H), fused LIF
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(B, d) -> (B, H) spike counts / T (firing rates in [0, 1])."""
@@ -126,12 +138,19 @@ class HebbianNet(nn.Module):
     """
 
     def __init__(
-        self, features: HebbianLayer, n_labels: int, plastic_epochs: int, plastic_lr: float
+        self,
+        features: HebbianLayer,
+        n_labels: int,
+        plastic_epochs: int,
+        plastic_lr: float,
+        plastic_rule: str = "hebbian",
     ):
         super().__init__()
         self.features = features
         self.head = nn.Linear(features.weight.shape[0], n_labels)
         self.plastic_epochs, self.plastic_lr = plastic_epochs, plastic_lr
+        self.rule = PLASTIC_RULES.get(plastic_rule).load()  # UserInputError naming the rules
+        self.plastic_rule = plastic_rule
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         return self.features(x)  # (B, H) spike counts / T
@@ -150,7 +169,7 @@ class HebbianNet(nn.Module):
         """
         start = time.perf_counter()
         callbacks: list[Callback] = [
-            CompetitiveHebbian(self.plastic_lr, ANTI_RANK, ANTI_STRENGTH),
+            self.rule.make(self.plastic_lr, self.features, seed),
             NormaliseRows(),
         ]
         if verbose:
@@ -161,7 +180,8 @@ class HebbianNet(nn.Module):
         won = torch.zeros(a.shape[1], dtype=torch.bool)
         won[a.topk(self.features.winners, dim=1).indices.unique()] = True
         return [
-            f"hebbian_net: {loop.state.epoch} unsupervised epoch(s) on {len(X)} rows without labels in "
+            f"hebbian_net: {loop.state.epoch} unsupervised epoch(s) of the {self.plastic_rule} rule on "
+            f"{len(X)} rows without labels in "
             f"{time.perf_counter() - start:.1f} s; {int((~won).sum())} of {len(won)} units never among "
             f"the {self.features.winners} winners"
         ]
@@ -227,6 +247,11 @@ class CompetitiveHebbian(Callback):
     def __init__(self, lr: float, anti_rank: int, anti_strength: float) -> None:
         self.lr, self.anti_rank, self.anti_strength = lr, anti_rank, anti_strength
 
+    @classmethod
+    def make(cls, lr: float, layer: HebbianLayer, seed: int) -> CompetitiveHebbian:
+        """The rule with hebbian_net's constants (``ANTI_RANK``, ``ANTI_STRENGTH``)."""
+        return cls(lr, ANTI_RANK, ANTI_STRENGTH)
+
     def on_batch_end(self, loop: Any, loss: float) -> None:
         a = loop.drive  # (B, H)
         order = a.topk(min(self.anti_rank, a.shape[1]), dim=1).indices  # (B, m)
@@ -236,6 +261,81 @@ class CompetitiveHebbian(Callback):
             g.scatter_(1, order[:, -1:], -self.anti_strength)
         eta = self.lr * (1.0 - loop.progress)
         loop.model.weight += hebbian(loop.pre, g, eta)
+
+
+class CompetitiveOja(Callback):
+    """Oja's rule on each row's most driven unit: dW_j = eta_t <y (r - y W_j)>, y = the unit's drive (its
+    cosine to r) and 0 for the other units; eta_t = ``lr`` * (1 - loop.progress)."""
+
+    def __init__(self, lr: float) -> None:
+        self.lr = lr
+
+    @classmethod
+    def make(cls, lr: float, layer: HebbianLayer, seed: int) -> CompetitiveOja:
+        return cls(lr)
+
+    def on_batch_end(self, loop: Any, loss: float) -> None:
+        a = loop.drive  # (B, H)
+        y = torch.zeros_like(a).scatter_(
+            1, a.argmax(1, keepdim=True), a.max(1, keepdim=True).values
+        )
+        eta = self.lr * (1.0 - loop.progress)
+        loop.model.weight += oja(loop.pre, y, loop.model.weight, eta)
+
+
+class CompetitiveSTDP(Callback):
+    """Trace-based pair STDP on spike trains (see the module docstring): the ON/OFF rates become Bernoulli
+    input spikes over the layer's T steps, the most driven unit of each row integrates them in its LIF
+    neuron, and ``plasticity.stdp_step`` turns every pre/post spike pair into a weight change, summed over
+    the steps and averaged over the batch and T; eta_t = ``lr`` * (1 - loop.progress).
+
+    Args:
+        lr: eta > 0.
+        time_steps: T.
+        neuron: the layer's LIF (its beta and threshold).
+        generator: draws the input spikes (seeded: the same seed, the same weights).
+        window: ``stdp_step``'s keyword arguments (default ``STDP``).
+    """
+
+    def __init__(
+        self,
+        lr: float,
+        time_steps: int,
+        neuron: LIF,
+        generator: torch.Generator,
+        window: dict[str, float] | None = None,
+    ) -> None:
+        self.lr, self.time_steps, self.neuron, self.generator = lr, time_steps, neuron, generator
+        self.window = dict(STDP if window is None else window)
+
+    @classmethod
+    def make(cls, lr: float, layer: HebbianLayer, seed: int) -> CompetitiveSTDP:
+        return cls(lr, layer.time_steps, layer.neuron, torch.Generator().manual_seed(seed))
+
+    def spike_trains(
+        self, r: torch.Tensor, a: torch.Tensor, weight: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(r (B, N_in) rates, a (B, H) drive, W (H, N_in)) -> (S_pre (T, B, N_in), S_post (T, B, H))."""
+        p = PRE_RATE * r / r.max(dim=1, keepdim=True).values.clamp(min=1e-12)  # (B, N_in)
+        u = torch.rand((self.time_steps, *r.shape), generator=self.generator)
+        pre = (u < p).to(r.dtype)  # (T, B, N_in)
+        winner = torch.zeros_like(a).scatter_(1, a.argmax(1, keepdim=True), 1.0)  # (B, H)
+        post = self.neuron(pre @ weight.T * winner)  # (T, B, H): only the winner gets current
+        return pre, post
+
+    def weight_change(self, pre: torch.Tensor, post: torch.Tensor) -> torch.Tensor:
+        """(T, B, N_in) and (T, B, H) spike trains -> dW (H, N_in), ``stdp_step`` summed over the T steps."""
+        traces, dw = stdp_traces(pre[0], post[0]), 0.0
+        for s_pre, s_post in zip(pre, post, strict=True):
+            step, traces = stdp_step(s_pre, s_post, traces, **self.window)
+            dw = dw + step
+        return dw
+
+    def on_batch_end(self, loop: Any, loss: float) -> None:
+        pre, post = self.spike_trains(loop.pre, loop.drive, loop.model.weight)
+        eta = self.lr * (1.0 - loop.progress)
+        dw = self.weight_change(pre, post)
+        loop.model.weight += eta * dw / (pre.shape[0] * pre.shape[1])
 
 
 class NormaliseRows(Callback):
@@ -248,9 +348,9 @@ class NormaliseRows(Callback):
 
 def build_hebbian_net(input_shape: tuple[int, ...], n_labels: int, cfg: Any) -> HebbianNet:
     """The registered "hebbian_net" for tables: input_shape (d,); H from ``cfg.hidden_sizes`` (one width),
-    k ``cfg.winners``, and the unsupervised phase's ``cfg.plastic_epochs`` / ``cfg.plastic_lr``; T = ``TIME_STEPS``
-    and the LIF's defaults (the CLI keeps --time-steps, --beta, --threshold for snn_mlp and snn_cnn). Seeded by
-    the caller's ``torch.manual_seed``."""
+    k ``cfg.winners``, the unsupervised phase's ``cfg.plastic_rule`` / ``cfg.plastic_epochs`` /
+    ``cfg.plastic_lr``, and the LIF units' ``cfg.time_steps``, ``cfg.beta``, ``cfg.threshold`` (the CLI
+    refuses --neuron, --surrogate and --encoder for it). Seeded by the caller's ``torch.manual_seed``."""
     (n_features,) = input_shape
     if len(cfg.hidden_sizes) != 1:
         raise UserInputError(
@@ -262,7 +362,9 @@ def build_hebbian_net(input_shape: tuple[int, ...], n_labels: int, cfg: Any) -> 
         n_features,
         cfg.hidden_sizes[0],
         cfg.winners,
-        TIME_STEPS,
+        cfg.time_steps,
+        beta=cfg.beta,
+        threshold=cfg.threshold,
         generator=generator,
     )
-    return HebbianNet(features, n_labels, cfg.plastic_epochs, cfg.plastic_lr)
+    return HebbianNet(features, n_labels, cfg.plastic_epochs, cfg.plastic_lr, cfg.plastic_rule)

@@ -27,7 +27,13 @@ from typing import Any
 import torch
 from torch import nn
 
-from brainnet.brain.activity import SILENT_HINT, Activity, describe, silent_layers
+from brainnet.brain.activity import (
+    SILENT_HINT,
+    Activity,
+    describe,
+    silent_layers,
+    spike_counts,
+)
 from brainnet.brain.encoders import encoded_shape
 from brainnet.brain.encoders import encoder as encoder_function
 from brainnet.brain.neurons import neuron as neuron_class
@@ -97,6 +103,8 @@ class SpikingNetwork(nn.Module):
         return [self.activity, self._train_activity] if self.training else [self.activity]
 
     def record(self, method: str, *args: Any) -> None:
+        """Add to every recorder (the evaluation record and, in training, the epoch's); the caller reduces
+        the tensors once (``spike_counts``, one ``sum``), so a second recorder costs no pass over them."""
         if _exporting():  # activity counts are Python numbers: nothing to trace into an ONNX graph
             return
         for activity in self.recorders():
@@ -127,12 +135,13 @@ class SpikingNetwork(nn.Module):
             return out.view(T, B, *out.shape[1:])
         macs = _macs(layer, out[:B])
         fan_out = macs // max(inputs[0][0].numel(), 1)
-        self.record("synapses", name, inputs, fan_out, ann_macs or macs)
+        self.record("synapses", name, float(inputs.detach().sum()), fan_out, ann_macs or macs)
         return out.view(T, B, *out.shape[1:])
 
     def spiking_layer(self, name: str, neurons: nn.Module, currents: torch.Tensor) -> torch.Tensor:
         spikes = neurons(currents)  # (T, B, ...)
-        self.record("neurons", name, spikes)
+        if not _exporting():
+            self.record("neurons", name, *spike_counts(spikes))
         return spikes
 
     def read_out(self, spikes: torch.Tensor, spiking: bool = True) -> torch.Tensor:
@@ -146,8 +155,10 @@ class SpikingNetwork(nn.Module):
             weights = (1 - self.beta**remaining) / (1 - self.beta) / T
         weights = weights.to(dtype=spikes.dtype, device=spikes.device)
         H, L = spikes[0][0].numel(), self.n_labels
-        if spiking:
-            self.record("synapses", "head", spikes, L, H * L)
+        if _exporting():
+            pass
+        elif spiking:
+            self.record("synapses", "head", float(spikes.detach().sum()), L, H * L)
         else:
             self.record("dense", "head", H * L)
         return torch.tensordot(weights, spikes, dims=1)  # (B, H): sum_t w_t S[t]

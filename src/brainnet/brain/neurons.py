@@ -143,8 +143,8 @@ class LIF(nn.Module):
         if torch.jit.is_tracing() or torch.onnx.is_in_onnx_export():
             return self._traceable(currents)
         if type(self) is LIF and not any(p.requires_grad for p in self.parameters()):
-            derivative = self.spike_fn.derivative
-            return LIFSequence.apply(currents, self.beta, self.threshold, self.reset, derivative)
+            derivative_ = self.spike_fn.derivative_
+            return LIFSequence.apply(currents, self.beta, self.threshold, self.reset, derivative_)
         return self.run_steps(currents)
 
     def _traceable(self, currents: torch.Tensor) -> torch.Tensor:
@@ -179,33 +179,39 @@ class LIFSequence(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, currents, beta, theta, reset, derivative):  # type: ignore[override]
-        mem = torch.zeros_like(currents[0])
-        spk = torch.zeros_like(currents[0])
-        mems, spikes = torch.empty_like(currents), torch.empty_like(currents)
+    def forward(ctx, currents, beta, theta, reset, derivative_):  # type: ignore[override]
+        """``derivative_``: the surrogate's in-place derivative (``Surrogate.derivative_``). Every step writes
+        into the preallocated (T, ...) outputs: no temporaries per step."""
+        mems = torch.empty(currents.shape, dtype=currents.dtype, device=currents.device)
+        spikes = torch.empty_like(mems)
+        fired = torch.empty(mems.shape[1:], dtype=torch.bool, device=mems.device)
         for t in range(len(currents)):
-            if reset == "subtract":
-                mem = beta * mem + currents[t] - theta * spk
-            else:
-                mem = beta * mem * (1 - spk) + currents[t]
-            spk = (mem >= theta).to(currents.dtype)
-            mems[t], spikes[t] = mem, spk
+            mem = mems[t]
+            if t == 0:  # U[0] = S[0] = 0
+                mem.copy_(currents[0])
+            elif reset == "subtract":  # I[t] + beta U[t-1] - theta S[t-1]
+                torch.add(currents[t], mems[t - 1], alpha=beta, out=mem).sub_(
+                    spikes[t - 1], alpha=theta
+                )
+            else:  # U[t-1] (1 - S[t-1]) beta + I[t]
+                torch.mul(mems[t - 1], 1 - spikes[t - 1], out=mem).mul_(beta).add_(currents[t])
+            torch.ge(mem, theta, out=fired)
+            spikes[t].copy_(fired)
         ctx.save_for_backward(mems, spikes)
-        ctx.beta, ctx.theta, ctx.reset, ctx.derivative = beta, theta, reset, derivative
+        ctx.beta, ctx.theta, ctx.reset, ctx.derivative_ = beta, theta, reset, derivative_
         return spikes
 
     @staticmethod
     def backward(ctx, grad_spikes):  # type: ignore[override]
         mems, spikes = ctx.saved_tensors
-        local = grad_spikes * ctx.derivative(
-            mems - ctx.theta
+        grad = ctx.derivative_(mems - ctx.theta).mul_(
+            grad_spikes
         )  # (T, ...): dL/dS[t] sg(U[t] - theta)
-        decay = ctx.beta * (1 - spikes) if ctx.reset == "zero" else None
-        grad = torch.empty_like(local)
-        d_next = torch.zeros_like(local[0])
-        for t in reversed(range(len(local))):
-            d_next = local[t] + d_next * (ctx.beta if decay is None else decay[t])
-            grad[t] = d_next
+        for t in reversed(range(len(grad) - 1)):  # dL/dU[t] += dL/dU[t+1] * d
+            if ctx.reset == "subtract":
+                grad[t].add_(grad[t + 1], alpha=ctx.beta)
+            else:
+                grad[t].addcmul_(grad[t + 1], 1 - spikes[t], value=ctx.beta)
         return grad, None, None, None, None
 
 

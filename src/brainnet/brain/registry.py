@@ -1,9 +1,10 @@
-"""The brain's registries, listed without importing torch: neurons, surrogate gradients, spike encoders, and the
-spiking models' entries in the one model registry (``pipeline.models.registry.MODELS``).
+"""The brain's registries, listed without importing torch: neurons, surrogate gradients, spike encoders, the
+plasticity rules of ``hebbian_net``, and the brain models' entries (``snn_mlp``, ``snn_cnn``, ``hebbian_net``) in
+the one model registry (``pipeline.models.registry.MODELS``).
 
 Each entry is a ``Part`` naming where its torch object lives; ``NEURONS.get("lif").load()`` imports it. A new
 neuron is one file and one line here, and the parametrized tests in ``tests/brain/`` pick it up. Importing
-``brainnet`` imports this module, so ``--model snn_mlp`` and ``brainnet.load`` know the spiking models.
+``brainnet`` imports this module, so ``--model snn_mlp`` and ``brainnet.load`` know the brain models.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ class Part:
 NEURONS: Registry[Part] = Registry("neuron")
 SURROGATES: Registry[Part] = Registry("surrogate")
 ENCODERS: Registry[Part] = Registry("encoder")
+PLASTIC_RULES: Registry[Part] = Registry("plastic rule")
 
 _PARTS = {
     NEURONS: [
@@ -60,18 +62,39 @@ _PARTS = {
             "tables: Gaussian receptive fields per feature, rate-coded",
         ),
     ],
+    PLASTIC_RULES: [
+        (
+            "hebbian",
+            "hebbian_net:CompetitiveHebbian",
+            "the most driven unit moves towards the input, the 7th away (Krotov & Hopfield 2019)",
+        ),
+        ("oja", "hebbian_net:CompetitiveOja", "Oja's rule on the most driven unit: y (x - y w)"),
+        (
+            "stdp",
+            "hebbian_net:CompetitiveSTDP",
+            "trace-based pair STDP on spike trains: the winner's input spikes before its own potentiate",
+        ),
+    ],
 }
 for _registry, _parts in _PARTS.items():
     for _name, _target, _help in _parts:
         _registry.register(_name)(Part(_name, f"brainnet.brain.{_target}", _help))
 
 SPIKING_MODELS = ("snn_mlp", "snn_cnn")  # the models that read the spiking options of a config
+# hebbian_net reads these spiking options too (its LIF units), not the neuron, surrogate or encoder
+HEBBIAN_SPIKING_OPTIONS = ("time_steps", "beta", "threshold")
 
 
 def _snn_mlp(input_shape: tuple[int, ...], n_labels: int, cfg: Any) -> Any:
     from brainnet.brain.models import build_snn_mlp
 
     return build_snn_mlp(input_shape, n_labels, cfg)
+
+
+def _hebbian_net(input_shape: tuple[int, ...], n_labels: int, cfg: Any) -> Any:
+    from brainnet.brain.hebbian_net import build_hebbian_net
+
+    return build_hebbian_net(input_shape, n_labels, cfg)
 
 
 def _snn_cnn(input_shape: tuple[int, ...], n_labels: int, cfg: Any) -> Any:
@@ -92,6 +115,12 @@ for _spec in (
         "images",
         _snn_cnn,
         "a spiking CNN: two conv blocks of spiking neurons, a spiking dense layer, leaky readout",
+    ),
+    ModelSpec(
+        "hebbian_net",
+        "table",
+        _hebbian_net,
+        "spiking features learnt without labels (Hebbian, Oja or STDP; k-WTA), then a linear readout",
     ),
 ):
     MODELS.register(_spec.name)(_spec)

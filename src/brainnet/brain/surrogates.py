@@ -26,6 +26,12 @@ class Surrogate(torch.autograd.Function):
         raise NotImplementedError
 
     @classmethod
+    def derivative_(cls, x: torch.Tensor) -> torch.Tensor:
+        """``derivative(x)`` written into x (a scratch tensor the caller owns) and returned: the same formula
+        without temporaries, for the fused LIF's backward pass over (T, B, ...) tensors."""
+        return x.copy_(cls.derivative(x))
+
+    @classmethod
     def forward(cls, ctx, x: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
         ctx.save_for_backward(x)
         return (x >= 0).to(x.dtype)
@@ -47,6 +53,11 @@ class ArcTan(Surrogate):
         a = ArcTan.ALPHA
         return (a / 2) / (1 + (math.pi * a * x / 2) ** 2)
 
+    @classmethod
+    def derivative_(cls, x: torch.Tensor) -> torch.Tensor:
+        a = cls.ALPHA
+        return x.mul_(math.pi * a / 2).square_().add_(1).reciprocal_().mul_(a / 2)
+
 
 class FastSigmoid(Surrogate):
     """dS/dx = 1 / (1 + k |x|)^2 with slope k = 25: the derivative of x / (1 + k |x|) (SuperSpike, Zenke &
@@ -57,6 +68,10 @@ class FastSigmoid(Surrogate):
     @staticmethod
     def derivative(x: torch.Tensor) -> torch.Tensor:
         return 1 / (1 + FastSigmoid.SLOPE * x.abs()) ** 2
+
+    @classmethod
+    def derivative_(cls, x: torch.Tensor) -> torch.Tensor:
+        return x.abs_().mul_(cls.SLOPE).add_(1).square_().reciprocal_()
 
 
 class Triangular(Surrogate):
@@ -69,6 +84,11 @@ class Triangular(Surrogate):
     def derivative(x: torch.Tensor) -> torch.Tensor:
         w = Triangular.WIDTH
         return torch.clamp(1 - x.abs() / w, min=0) / w
+
+    @classmethod
+    def derivative_(cls, x: torch.Tensor) -> torch.Tensor:
+        w = cls.WIDTH
+        return x.abs_().div_(w).neg_().add_(1).clamp_(min=0).div_(w)
 
 
 def surrogate(name: str) -> type[Surrogate]:

@@ -11,7 +11,14 @@ import dataclasses
 import typing
 from typing import Any
 
-from brainnet.brain.registry import ENCODERS, NEURONS, SPIKING_MODELS, SURROGATES
+from brainnet.brain.registry import (
+    ENCODERS,
+    HEBBIAN_SPIKING_OPTIONS,
+    NEURONS,
+    PLASTIC_RULES,
+    SPIKING_MODELS,
+    SURROGATES,
+)
 from brainnet.core.config import IMAGE_PRESETS, POS_WEIGHTS, ImageTrainConfig, TrainConfig
 from brainnet.core.data.labels import LabelSpec
 from brainnet.core.decision.calibration import CALIBRATIONS
@@ -33,6 +40,7 @@ CHOICES = {
     "neuron": NEURONS.names,
     "surrogate": SURROGATES.names,
     "encoder": ENCODERS.names,
+    "plastic_rule": PLASTIC_RULES.names,
 }
 # the options only spiking models read (brainnet.brain), and the ones they do not read
 SPIKING_OPTIONS = ("time_steps", "neuron", "surrogate", "encoder", "beta", "threshold")
@@ -168,7 +176,15 @@ def _check_spiking_options(cfg: Any, given: dict[str, Any]) -> None:
     """Options a model would ignore are refused, not dropped: the spiking options for ordinary models,
     --activation for spiking ones; the spiking names are checked against brainnet.brain's registries."""
     spiking = cfg.model in SPIKING_MODELS
+    read = HEBBIAN_SPIKING_OPTIONS if cfg.model == "hebbian_net" else ()
     ignored = [k for k in (NOT_FOR_SPIKING if spiking else SPIKING_OPTIONS) if k in given]
+    ignored = [k for k in ignored if k not in read]
+    if ignored and read:
+        flags = ", ".join("--" + k.replace("_", "-") for k in ignored)
+        raise UserInputError(
+            f"{flags} do not apply to hebbian_net: its units are LIF neurons under constant current, "
+            "read with --time-steps, --beta and --threshold. Drop them, or use --model snn_mlp."
+        )
     if ignored:
         flags = ", ".join("--" + k.replace("_", "-") for k in ignored)
         if spiking:
@@ -185,7 +201,7 @@ def _check_spiking_options(cfg: Any, given: dict[str, Any]) -> None:
         NEURONS.get(cfg.neuron), SURROGATES.get(cfg.surrogate), ENCODERS.get(cfg.encoder)
 
 
-HEBBIAN_OPTIONS = ("winners", "plastic_epochs", "plastic_lr")
+HEBBIAN_OPTIONS = ("winners", "plastic_epochs", "plastic_lr", "plastic_rule")
 
 
 def _check_hebbian_options(cfg: Any, given: dict[str, Any]) -> None:
