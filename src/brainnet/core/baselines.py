@@ -281,7 +281,7 @@ class BaselineClassifier:
         Returns:
             self.
         """
-        from brainnet.core.estimator import fit_plan, label_notes  # the estimator's own plan
+        from brainnet.core.estimator import prepare_fit  # the estimator's own plan and recipe
 
         spec = BASELINES.get(self.baseline)
         cfg = self.config if self.config is not None else TrainConfig()
@@ -295,11 +295,8 @@ class BaselineClassifier:
             validation = recipe.validation_data(validation, data)
         self.label_names_ = recipe.label_names(data)
         Y_train = recipe.labels(data)
-        notes = label_notes(Y_train, self.label_names_)
-        pool, plan, self.validation_ = fit_plan(recipe, data, validation, cfg)
-        used = np.unique(np.concatenate([tr for tr, _ in plan]))
-        notes += recipe.fit(recipe.subset(pool, used), cfg)
-        Z = _dense(recipe.encode(pool).X)  # (n, d) the matrix brainnet's networks see
+        pool, plan, self.validation_, notes = prepare_fit(recipe, data, validation, cfg)
+        Z = _dense(pool.X)  # (n, d) the matrix brainnet's networks see
         Y_pool = recipe.labels(pool)
         P_sum, n_pred = np.zeros(Y_pool.shape), np.zeros(len(Y_pool))
         self.members_ = []

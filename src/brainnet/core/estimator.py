@@ -290,13 +290,8 @@ class MultiLabelEstimator(ConfigParams):
         self.recipe_ = recipe
         self.label_names_ = recipe.label_names(data)
         Y_train = recipe.labels(data)
-        notes = label_notes(Y_train, self.label_names_)
-
-        pool, plan, self.validation_ = fit_plan(recipe, data, validation, cfg)
-        used = np.unique(np.concatenate([tr for tr, _ in plan]))
-        notes += recipe.fit(recipe.subset(pool, used), cfg)
+        pool, plan, self.validation_, notes = prepare_fit(recipe, data, validation, cfg)
         self.__dict__.update(recipe.fitted_attributes())
-        pool = recipe.encode(pool)  # once for every fold (tables: standardised features)
         Y_pool = recipe.labels(pool)
 
         self.models_, self.history_, self.training_ = [], [], []
@@ -354,6 +349,7 @@ class MultiLabelEstimator(ConfigParams):
         if not scored.any():
             raise UserInputError("none of the validation rows could be read; nothing to tune on.")
         self._decision_layer(cfg, Y_train, Y_pool[scored], P_sum[scored] / n_pred[scored, None])
+        used = np.unique(np.concatenate([tr for tr, _ in plan]))  # rows some model trained on
         self.n_train_, self.n_val_ = int(len(used)), int(scored.sum())
         self.notes_ = notes
         return self
@@ -595,6 +591,22 @@ class MultiLabelEstimator(ConfigParams):
 
 
 # ---------------------------------------------------------------------- helpers
+def prepare_fit(
+    recipe: Recipe, data: Any, validation: Any, cfg: Any
+) -> tuple[Any, list, str, list[str]]:
+    """The start of every fit (the estimator's and the baselines'): the plan (``fit_plan``), the recipe fitted
+    on the rows some model trains on, the pool encoded once for every fold.
+
+    Returns:
+        (encoded pool, plan, description of the validation, notes on the labels and the recipe).
+    """
+    notes = label_notes(recipe.labels(data), recipe.label_names(data))
+    pool, plan, description = fit_plan(recipe, data, validation, cfg)
+    used = np.unique(np.concatenate([tr for tr, _ in plan]))
+    notes += recipe.fit(recipe.subset(pool, used), cfg)
+    return recipe.encode(pool), plan, description, notes
+
+
 def fit_plan(recipe: Recipe, data: Any, validation: Any, cfg: Any) -> tuple[Any, list, str]:
     """Which rows each model trains and early-stops on.
 

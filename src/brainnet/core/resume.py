@@ -437,6 +437,18 @@ class RunCheckpoints:
         self.n_written += 1
 
 
+def checkpoint_record(state: Any, monitor: str) -> dict[str, Any]:
+    """The checkpoint's record of a loop ``state``: epoch, monitored quantity, best value, time written."""
+    from datetime import UTC, datetime
+
+    return {
+        "epoch": int(state.epoch),
+        "monitor": monitor,
+        "value": float(state.best_value) if state.best_value is not None else math.nan,
+        "time": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
 def checkpoint_meta(est: Any, n_models: int, record: dict[str, Any]) -> dict[str, Any]:
     """brainnet.json of a checkpoint: the estimator so far with 0.5 thresholds and ``status: checkpoint``."""
     from brainnet.core.decision.calibration import Calibration
@@ -484,17 +496,11 @@ class MemberCheckpoint(Callback):
         self.point = None  # a second fit of this callback starts afresh
 
     def on_epoch_end(self, loop: Loop, logs: dict[str, float]) -> None:
-        from datetime import UTC, datetime
 
         state = loop.state
         if state.best_epoch is not None and state.best_epoch == state.epoch:
             self._best = loop.snapshot_arrays(loop.snapshot())  # type: ignore[attr-defined]
-            self.run.last_record = {
-                "epoch": int(state.epoch),
-                "monitor": state.monitor,
-                "value": float(state.best_value) if state.best_value is not None else math.nan,
-                "time": datetime.now(UTC).isoformat(timespec="seconds"),
-            }
+            self.run.last_record = checkpoint_record(state, state.monitor)
         self._captured = capture(loop)
         if time.monotonic() - self._last >= CHECKPOINT_INTERVAL_S:
             self._flush()
@@ -537,7 +543,6 @@ class EnsembleCheckpoint(Callback):
         self.point = None
 
     def on_epoch_end(self, loop: Loop, logs: dict[str, float]) -> None:
-        from datetime import UTC, datetime
 
         for k, m in enumerate(loop.members):  # type: ignore[attr-defined]
             if (
@@ -546,12 +551,8 @@ class EnsembleCheckpoint(Callback):
             ):
                 self._bests[k] = m.snapshot_arrays(m.snapshot())
         state = loop.state
-        self.run.last_record = {
-            "epoch": int(state.epoch),
-            "monitor": next((m.state.monitor for m in loop.members), ""),  # type: ignore[attr-defined]
-            "value": float(state.best_value) if state.best_value is not None else math.nan,
-            "time": datetime.now(UTC).isoformat(timespec="seconds"),
-        }
+        monitor = next((m.state.monitor for m in loop.members), "")  # type: ignore[attr-defined]
+        self.run.last_record = checkpoint_record(state, monitor)
         self._captured = capture(loop)
         if time.monotonic() - self._last >= CHECKPOINT_INTERVAL_S:
             self._flush()
