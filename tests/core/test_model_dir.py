@@ -20,8 +20,19 @@ def model(tmp_path):
 
 def test_round_trip(model):
     meta, tensors = load_model_dir(model)
-    assert meta["format_version"] == FORMAT_VERSION and meta["labels"] == ["a", "b"]
+    assert meta["format_version"] == 1 and meta["labels"] == [
+        "a",
+        "b",
+    ]  # nothing a 0.2 reader lacks
     np.testing.assert_array_equal(tensors["w"], np.arange(6, dtype=np.float32).reshape(2, 3))
+
+
+def test_a_model_with_categorical_encoding_is_written_as_version_2(tmp_path):
+    """A version-1 reader would ignore "encoding" and fail on the width; version 2 makes it say "upgrade"."""
+    meta = {"kind": "test", "labels": ["a"], "encoding": {"columns": []}}
+    save_model_dir(tmp_path / "m", meta, {"w": np.zeros(2, np.float32)})
+    loaded, _ = load_model_dir(tmp_path / "m")
+    assert loaded["format_version"] == 2 == FORMAT_VERSION and loaded["encoding"] == {"columns": []}
 
 
 def test_existing_model_needs_force(model):

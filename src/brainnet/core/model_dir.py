@@ -18,7 +18,11 @@ from brainnet.core.errors import ModelFormatError
 from brainnet.core.files import atomic_directory
 
 FORMAT = "brainnet-model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # the newest version this brainnet reads
+# A model is written with the oldest version that describes it, so older brainnets keep reading what they can:
+# 1: everything up to 0.2; 2: adds "encoding" (categorical and dropped identifier columns of a table), which a
+# version-1 reader would ignore and then fail on the number of columns.
+ENCODING_VERSION = 2
 META_FILE = "brainnet.json"
 WEIGHTS_FILE = "weights.safetensors"
 MAX_META_BYTES = 64 * 1024 * 1024
@@ -58,7 +62,7 @@ def save_model_dir(
     blob = save({k: np.ascontiguousarray(v) for k, v in tensors.items()})
     full = {
         "format": FORMAT,
-        "format_version": FORMAT_VERSION,
+        "format_version": ENCODING_VERSION if "encoding" in meta else 1,
         "brainnet_version": _brainnet_version(),
         "weights_file": WEIGHTS_FILE,
         "weights_sha256": hashlib.sha256(blob).hexdigest(),

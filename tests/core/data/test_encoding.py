@@ -4,6 +4,7 @@ Every file is generated here (small): nothing reads ../shared.
 """
 
 import gzip
+import json
 
 import numpy as np
 import pytest
@@ -108,6 +109,8 @@ def test_predict_encodes_new_rows_the_same_way_after_save_and_load(csv_pair, tmp
     P = model.predict_proba(test)
     assert P.shape == (12, 2) and np.isfinite(P).all()
     model.save(tmp_path / "m")
+    meta = json.loads((tmp_path / "m" / "brainnet.json").read_text())
+    assert meta["format_version"] == 2 and "encoding" in meta  # an older brainnet says "upgrade"
     again = brainnet.load(tmp_path / "m")
     np.testing.assert_array_equal(again.predict_proba(test), P)
     # the same rows with the columns in another order and the colours spelled by other codes
