@@ -38,9 +38,10 @@ import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DistributedSampler
 
+from brainnet.core.data.sparse import take_rows
 from brainnet.core.errors import UserInputError
 from brainnet.pipeline.image_data import SeededSampler
-from brainnet.pipeline.trainer import Trainer, TrainState, predict_logits
+from brainnet.pipeline.trainer import Trainer, TrainState, feature_rows, predict_logits
 
 _CONTEXT: Context | None = None  # set once per process by setup()
 
@@ -331,23 +332,24 @@ class DistributedTrainer(Trainer):
         batch is the one-process batch; process r trains on its every N-th row, and the last batch is dropped
         when it cannot give each process the two rows BatchNorm needs."""
         ctx = self.context
-        Xt = torch.as_tensor(X, dtype=torch.float32, device=self.device)  # (n, d)
+        rows_of, n = feature_rows(X, self.device), len(X)  # a sparse table stays sparse
         Yt = torch.as_tensor(Y, dtype=torch.float32, device=self.device)  # (n, L)
 
         def batches() -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-            order = torch.randperm(Xt.shape[0], generator=self.generator).to(self.device)
-            for start in range(0, Xt.shape[0], self.batch_size):
+            order = torch.randperm(n, generator=self.generator).to(self.device)
+            for start in range(0, n, self.batch_size):
                 idx = order[start : start + self.batch_size]  # the global batch
                 if idx.numel() < 2 * ctx.world_size and start > 0:
                     return
                 mine = idx[ctx.rank :: ctx.world_size]  # (about B / N,)
-                yield Xt[mine], Yt[mine]
+                yield rows_of(mine), Yt[mine]
 
         rows = np.asarray(ctx.rows(len(X_val)), dtype=np.int64)
 
         def validation() -> tuple[torch.Tensor, np.ndarray]:
             if len(rows):
-                logits = predict_logits(self.model, X_val[rows], self.device)  # (m, L) on the CPU
+                mine = take_rows(X_val, rows)
+                logits = predict_logits(self.model, mine, self.device)  # (m, L) on the CPU
             else:  # fewer validation rows than processes
                 logits = torch.zeros((0, Y_val.shape[1]))
             return ctx.gather(logits, rows)[0], Y_val

@@ -83,22 +83,16 @@ class Trainer:
     def fit(self, X: np.ndarray, Y: np.ndarray, X_val: np.ndarray, Y_val: np.ndarray) -> TrainState:
         """Train on in-memory features (n, d) (an array, or ``SparseRows`` made dense per batch) and labels
         (n, L); see ``run``."""
-        sparse = isinstance(X, SparseRows)  # kept sparse: each batch is densified when it is made
-        Xt = X if sparse else torch.as_tensor(X, dtype=torch.float32, device=self.device)  # (n, d)
+        rows_of, n = feature_rows(X, self.device), len(X)
         Yt = torch.as_tensor(Y, dtype=torch.float32, device=self.device)  # (n, L)
 
         def batches() -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-            order = torch.randperm(Xt.shape[0], generator=self.generator).to(self.device)
-            for start in range(0, Xt.shape[0], self.batch_size):
+            order = torch.randperm(n, generator=self.generator).to(self.device)
+            for start in range(0, n, self.batch_size):
                 idx = order[start : start + self.batch_size]
                 if idx.numel() < 2 and start > 0:
                     return  # BatchNorm cannot train on one row
-                xb = (
-                    torch.from_numpy(Xt.rows(idx.cpu().numpy())).to(self.device)
-                    if sparse
-                    else Xt[idx]
-                )
-                yield xb, Yt[idx]
+                yield rows_of(idx), Yt[idx]
 
         return self.run(batches, lambda: (predict_logits(self.model, X_val, self.device), Y_val))
 
@@ -214,6 +208,15 @@ def fit_result(model: nn.Module, state: TrainState) -> Any:
     return FitResult(
         model, state.history, state.epoch, state.best_epoch, state.stop_reason, state.interrupted
     )
+
+
+def feature_rows(X: Any, device: torch.device) -> Callable[[torch.Tensor], torch.Tensor]:
+    """Batches of (n, d) features by row index: an array is moved to ``device`` once; ``SparseRows`` stay sparse
+    and each batch is made dense when it is taken."""
+    if isinstance(X, SparseRows):
+        return lambda idx: torch.from_numpy(X.rows(idx.cpu().numpy())).to(device)
+    Xt = torch.as_tensor(X, dtype=torch.float32, device=device)  # (n, d)
+    return lambda idx: Xt[idx]
 
 
 @torch.no_grad()
