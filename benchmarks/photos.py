@@ -145,12 +145,11 @@ def cv_table(results: dict[str, Any], args: argparse.Namespace) -> str:
         cells = []
         for k in keys:
             v = [row[k] for row in r["folds"]]
-            sd = statistics.stdev(v) if len(v) > 1 else float("nan")
-            cells.append(
-                f"{statistics.mean(v):.0f} ± {sd:.0f}"
-                if k == "wall_s"
-                else f"{statistics.mean(v):.3f} ± {sd:.3f}"
-            )
+            digits = 0 if k == "wall_s" else 3
+            cell = f"{statistics.mean(v):.{digits}f}"
+            if len(v) > 1:  # one fold has no spread to show
+                cell += f" ± {statistics.stdev(v):.{digits}f}"
+            cells.append(cell)
         lines.append(f"| {name} | {' | '.join(cells)} |")
     for name, (ap, f1, ham, exact, minutes) in REFERENCE.items():
         show = [f"{v:.3f}" if v is not None else "-" for v in (ap, f1, ham, exact)]
