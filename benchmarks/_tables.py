@@ -2,15 +2,45 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import platform
 import shlex
 import sys
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from rich.table import Table
+
+# the nine MULAN sets in ../shared/data, in the issue's order (folder names; tmc2007_500's files say tmc2007-500)
+MULAN_SETS = (
+    "yeast",
+    "scene",
+    "enron",
+    "medical",
+    "genbase",
+    "flags",
+    "tmc2007_500",
+    "bibtex",
+    "delicious",
+)
+
+
+def comma_list(allowed: Sequence[str], what: str) -> Callable[[str], list[str]]:
+    """An argparse ``type``: "a,b" -> ["a", "b"], each one of ``allowed`` (duplicates dropped, order kept)."""
+
+    def parse(text: str) -> list[str]:
+        items = [item.strip() for item in text.split(",") if item.strip()]
+        unknown = [item for item in items if item not in allowed]
+        if not items or unknown:
+            raise argparse.ArgumentTypeError(
+                f"unknown {what} {unknown or text!r}; choose from: {', '.join(allowed)}"
+            )
+        return list(dict.fromkeys(items))
+
+    return parse
 
 
 @dataclass

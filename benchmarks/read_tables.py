@@ -16,17 +16,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-SETS = (
-    "yeast",
-    "scene",
-    "enron",
-    "medical",
-    "genbase",
-    "flags",
-    "tmc2007_500",
-    "bibtex",
-    "delicious",
-)
+from _tables import MULAN_SETS as SETS  # benchmarks/_tables.py
+
 ARFF_NAME = {"tmc2007_500": "tmc2007-500"}
 
 ONE = r"""

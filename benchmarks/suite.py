@@ -55,7 +55,9 @@ from typing import Any
 
 import numpy as np
 from _tables import (
+    MULAN_SETS,
     TableSpec,
+    comma_list,
     header_lines,
     run_header,
     to_markdown,
@@ -71,17 +73,7 @@ from brainnet.core.data.table import read_table
 from brainnet.core.files import atomic_write_text
 
 ROOT = Path(__file__).resolve().parents[1]
-SETS = (
-    "yeast",
-    "scene",
-    "enron",
-    "medical",
-    "genbase",
-    "flags",
-    "tmc2007_500",
-    "bibtex",
-    "delicious",
-)  # the order (tables)
+SETS = MULAN_SETS  # the order (tables)
 RUN_ORDER = (
     "flags",
     "medical",
@@ -146,33 +138,20 @@ class Pair:
 
 
 # ---------------------------------------------------------------------- arguments
-def _comma_list(allowed: tuple[str, ...], what: str):
-    def parse(text: str) -> list[str]:
-        items = [item.strip() for item in text.split(",") if item.strip()]
-        unknown = [item for item in items if item not in allowed]
-        if not items or unknown:
-            raise argparse.ArgumentTypeError(
-                f"unknown {what} {unknown or text!r}; choose from: {', '.join(allowed)}"
-            )
-        return list(dict.fromkeys(items))
-
-    return parse
-
-
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description="brainnet's defaults beside five scikit-learn baselines on the MULAN suite."
     )
     parser.add_argument(
         "--sets",
-        type=_comma_list(SETS, "set"),
+        type=comma_list(SETS, "set"),
         default=list(SETS),
         help=f"comma list of: {', '.join(SETS)} (default: all)",
     )
     parser.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1 (default: 3)")
     parser.add_argument(
         "--methods",
-        type=_comma_list(METHODS, "method"),
+        type=comma_list(METHODS, "method"),
         default=list(METHODS),
         help=f"comma list of: {', '.join(METHODS)} (default: all)",
     )

@@ -43,6 +43,7 @@ import sklearn
 import torch
 from _tables import (  # benchmarks/_tables.py
     TableSpec,
+    comma_list,
     header_lines,
     run_header,
     to_markdown,
@@ -120,33 +121,20 @@ OPS: dict[str, Callable[[float, float], bool]] = {
 
 
 # ---------------------------------------------------------------------- arguments
-def _comma_list(allowed: list[str], what: str) -> Callable[[str], list[str]]:
-    def parse(text: str) -> list[str]:
-        items = [item.strip() for item in text.split(",") if item.strip()]
-        unknown = [item for item in items if item not in allowed]
-        if not items or unknown:
-            raise argparse.ArgumentTypeError(
-                f"unknown {what} {unknown or text!r}; choose from: {', '.join(allowed)}"
-            )
-        return list(dict.fromkeys(items))
-
-    return parse
-
-
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description="Benchmark brainnet's MultiLabelMLP against scikit-learn on built-in data.",
     )
     parser.add_argument(
         "--datasets",
-        type=_comma_list(DATASETS.names(), "dataset"),
+        type=comma_list(DATASETS.names(), "dataset"),
         default=["yeast", "scene"],
         help="comma list of built-in datasets (default: yeast,scene)",
     )
     parser.add_argument("--seeds", type=int, default=5, help="seeds 0..N-1 (default: 5)")
     parser.add_argument(
         "--methods",
-        type=_comma_list(list(METHODS), "method"),
+        type=comma_list(list(METHODS), "method"),
         default=list(METHODS),
         help=f"comma list of: {', '.join(METHODS)} (default: all)",
     )

@@ -32,6 +32,17 @@ def batches_of(n_batches=4, batch=8):
     return lambda: iter(data)
 
 
+def sgd_trainer(model):
+    """A one-epoch SGD Trainer for the EMA callback to hook into."""
+    return Trainer(
+        model,
+        torch.nn.BCEWithLogitsLoss(),
+        torch.optim.SGD(model.parameters(), 0.1),
+        epochs=1,
+        batch_size=8,
+    )
+
+
 def clone(model):
     return {k: v.detach().clone() for k, v in model.state_dict().items()}
 
@@ -39,13 +50,7 @@ def clone(model):
 def test_ema_is_the_running_average_of_every_step():
     model, _ = small_model()
     ema = EMA(model, decay=0.5)
-    trainer = Trainer(
-        model,
-        torch.nn.BCEWithLogitsLoss(),
-        torch.optim.SGD(model.parameters(), 0.1),
-        epochs=1,
-        batch_size=8,
-    )
+    trainer = sgd_trainer(model)
     ema.on_fit_start(trainer)
     expected = clone(model)
     for t in range(1, 4):
@@ -119,22 +124,15 @@ def test_ema_weights_are_validated_kept_as_best_and_training_resumes_from_the_ra
         seen[0][0]["head.weight"], seen[0][2]["head.weight"]
     )  # averaging changed something
     best = seen[state.best_epoch - 1][0]
-    for k, v in clone(
-        model
-    ).items():  # the model kept (saved, exported) is the best epoch's average
+    # the model kept (saved, exported) is the best epoch's average
+    for k, v in clone(model).items():
         torch.testing.assert_close(v, best[k])
 
 
 def test_ema_state_round_trips_for_a_resume():
     model, _ = small_model()
     ema = EMA(model, decay=0.9)
-    trainer = Trainer(
-        model,
-        torch.nn.BCEWithLogitsLoss(),
-        torch.optim.SGD(model.parameters(), 0.1),
-        epochs=1,
-        batch_size=8,
-    )
+    trainer = sgd_trainer(model)
     ema.on_fit_start(trainer)
     ema.on_batch_end(trainer, 0.0)
     ema.swap_in()

@@ -207,10 +207,10 @@ def test_too_many_rows_and_too_large_a_body(table_client, table_served):
 
 
 def test_a_streamed_body_is_cut_off_at_the_limit(table_client):
-    def chunks():  # no Content-Length: the server counts while it reads (the test client sends it all;
-        for _ in range(
-            100
-        ):  # that the server stops reading early is checked on a real uvicorn, test_server.py)
+    # no Content-Length: the server counts while it reads (the test client sends it all; that the server stops
+    # reading early is checked on a real uvicorn, test_server.py)
+    def chunks():
+        for _ in range(100):
             yield b"0" * 64 * 1024
 
     reply = table_client.post(
