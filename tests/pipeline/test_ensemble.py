@@ -193,3 +193,32 @@ def test_ctrl_c_keeps_every_member_at_its_best_epoch():
     assert [t["epochs_run"] for t in model.training_] == [3, 3, 3]
     assert sum("interrupted (Ctrl-C) during epoch 3" in n for n in model.notes_) == 1
     assert model.predict_proba(X).shape == (80, 3)
+
+
+def test_batched_adamw_is_torch_adamw_per_member_whatever_their_step_counts():
+    """Members step in every combination (all, a subset, slots whose step counts differ, so the stacked tensors
+    go to the fused kernel as runs of neighbours with equal counts): each member's weights and moments are those
+    of its own ``torch.optim.AdamW``."""
+    from brainnet.pipeline.ensemble import BatchedAdamW, _runs
+
+    assert _runs([0, 1, 2, 4, 5], [3.0, 3.0, 2.0, 9.0, 2.0, 2.0]) == [(0, 2), (2, 3), (4, 6)]
+    torch.manual_seed(0)
+    K = 4
+    stacked = [torch.randn(K, 3, 5, requires_grad=True), torch.randn(K, 5, requires_grad=True)]
+    alone = [[p[k].detach().clone().requires_grad_() for p in stacked] for k in range(K)]
+    opt = BatchedAdamW(stacked, K, lr=0.01, weight_decay=0.1)
+    refs = [torch.optim.AdamW(ps, lr=0.01, weight_decay=0.1) for ps in alone]
+    for who in (None, [1, 3], None, [0, 1, 2], None, [2], None):
+        ks = list(range(K)) if who is None else who
+        grads = [torch.randn_like(p) for p in stacked]
+        for p, g in zip(stacked, grads, strict=True):
+            p.grad = g.clone()
+        opt.step(None if who is None else torch.tensor(who))
+        for k in ks:
+            for p, g in zip(alone[k], grads, strict=True):
+                p.grad = g[k].clone()
+            refs[k].step()
+    assert opt.steps.tolist() == [5.0, 6.0, 6.0, 5.0]
+    for k in range(K):
+        for p, ref in zip(stacked, alone[k], strict=True):
+            torch.testing.assert_close(p[k].detach(), ref.detach(), atol=1e-6, rtol=1e-6)

@@ -58,19 +58,20 @@ class BatchedAdamW:
 
     @torch.no_grad()
     def step(self, idx: torch.Tensor | None) -> None:
-        members = range(len(self.steps)) if idx is None else idx.tolist()
-        views: list[list[torch.Tensor]] = [
-            [],
-            [],
-            [],
-            [],
-            [],
-        ]  # params, grads, moments, squares, steps
-        for k in members:
-            self.steps[k] += 1
-            step = torch.tensor(float(self.steps[k]))
+        members = list(range(len(self.steps))) if idx is None else idx.tolist()
+        if idx is None:
+            self.steps += 1
+        else:
+            self.steps[idx.cpu()] += 1
+        # params, grads, moments, squares, steps
+        views: list[list[torch.Tensor]] = [[] for _ in range(5)]
+        # members next to one another with the same step count go as one slice of each stacked tensor (all K
+        # at once in the usual case): fewer, larger pieces for the fused kernel, the same arithmetic element by
+        # element as one member at a time
+        for a, b in _runs(members, self.steps.tolist()):
+            step = torch.tensor(float(self.steps[a]))
             for p, m, v in zip(self.params, self.exp_avg, self.exp_avg_sq, strict=True):
-                for part, t in zip(views, (p[k], p.grad[k], m[k], v[k], step), strict=True):
+                for part, t in zip(views, (p[a:b], p.grad[a:b], m[a:b], v[a:b], step), strict=True):
                     part.append(t)
         torch._fused_adamw_(
             *views[:4], [], views[4], lr=self.lr, beta1=self.betas[0], beta2=self.betas[1],
@@ -111,6 +112,17 @@ class BatchedAdamW:
         for mine, saved in zip(self.exp_avg_sq, state["exp_avg_sq"], strict=True):
             mine.copy_(torch.from_numpy(np.asarray(saved)))
         self.steps.copy_(torch.from_numpy(np.asarray(state["steps"], np.float64)))
+
+
+def _runs(members: list[int], steps: list[float]) -> list[tuple[int, int]]:
+    """``members`` (increasing slots) as [a, b) ranges of consecutive slots with equal ``steps``."""
+    out: list[tuple[int, int]] = []
+    for k in members:
+        if out and out[-1][1] == k and steps[k] == steps[out[-1][0]]:
+            out[-1] = (out[-1][0], k + 1)
+        else:
+            out.append((k, k + 1))
+    return out
 
 
 class MemberLoop:
@@ -215,6 +227,15 @@ class EnsembleTrainer:
         self.Y = [as_t(d[1]) for d in data]
         self.val = [(d[2], d[3]) for d in data]
         self.val_X = [as_t(batch_rows(d[2], slice(None))) for d in data]
+        # dense rows: every member's training rows in one tensor, so a step's (G, B, d) batch is one gather
+        self._dense = not any(isinstance(X, SparseRows) for X in self.X)
+        sizes = [int(Y.shape[0]) for Y in self.Y]
+        self._offset = torch.tensor([0, *np.cumsum(sizes)[:-1].tolist()], device=device)
+        self._X_all = torch.cat(self.X) if self._dense else None  # type: ignore[arg-type]
+        self._Y_all = torch.cat(self.Y)
+        if self._dense:  # the per-member tensors become views of the one copy
+            self.X = list(torch.split(self._X_all, sizes))  # type: ignore[arg-type]
+        self.Y = list(torch.split(self._Y_all, sizes))
         self.generators = [torch.Generator().manual_seed(s) for s in seeds]  # batch orders
         self.dropout_rngs = [np.random.default_rng([s, 0xD50]) for s in seeds]
         self.pos_weight = None if pos_weight is None else as_t(pos_weight)  # (K, L)
@@ -375,8 +396,12 @@ class EnsembleTrainer:
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """The one place a step's inputs are made: member ``group[i]``'s rows ``rows[i]`` of its training
         features and labels, stacked: ((G, B, d) float32, (G, B, L) float32) on ``device``."""
+        G, B = len(group), rows[0].numel()
+        at = torch.cat([r + self._offset[k] for k, r in zip(group, rows, strict=True)])  # (G B,)
+        y = self._Y_all.index_select(0, at).view(G, B, -1)  # (G, B, L)
+        if self._dense:
+            return self._X_all.index_select(0, at).view(G, B, -1), y  # type: ignore[union-attr]
         x = torch.stack([self._rows(k, r) for k, r in zip(group, rows, strict=True)])  # (G, B, d)
-        y = torch.stack([self.Y[k][r] for k, r in zip(group, rows, strict=True)])  # (G, B, L)
         return x, y
 
     def _rows(self, k: int, r: torch.Tensor) -> torch.Tensor:
