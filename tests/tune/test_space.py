@@ -30,7 +30,7 @@ def test_shorthands_expand_to_config_fields():
         "lr": 0.01,
         "hidden_sizes": (256, 128, 64),
     }
-    assert config_values({"depth": 2}, base)["hidden_sizes"] == (512, 256)
+    assert config_values({"depth": 2}, base)["hidden_sizes"] == (256, 128)
     assert config_values({"augment": 0.5}, ImageTrainConfig()) == {"rotation": 15.0, "shift": 0.1}
 
 

@@ -1,0 +1,277 @@
+"""How long a default table fit takes, per MULAN set, against scikit-learn's MLPClassifier in the same process; and
+(``--select``) the table-recipe speed knobs judged on inner validation splits of the training files.
+
+    .venv/bin/python benchmarks/fit_speed.py [--data ../shared/data] [--sets yeast,scene,...] [--threads 2]
+        [--set key=value ...] [--markdown out.md]
+    .venv/bin/python benchmarks/fit_speed.py --select [--sets yeast,scene,enron,flags,medical] [--threads 1]
+
+Timing mode: per set, brainnet's default ``MultiLabelMLP`` (``--set`` overrides options, e.g. ``batch_size=128``)
+and ``MLPClassifier((100,))`` (scikit-learn's defaults, on the recipe's standardised features, made dense) are fit
+on the training file; the table gives the wall and CPU seconds of each fit, their ratio, brainnet's epochs and its
+test AP. Before the timings brainnet fits once for one epoch (imports and first calls). Machines are noisy and
+shared: compare ratios measured in the same run, and the CPU seconds (user + system, which a busy machine inflates
+less than wall time).
+
+``--select`` never reads a test file: each training file is split once (multi-label stratified, 80/20, seed 0),
+each candidate in ``CANDIDATES`` fits on the 80 % and is scored (average precision) on the 20 %, and ``choose``
+applies the rule written here before the run: the candidate with the least total CPU time among those whose mean
+validation AP is at most ``TOLERANCE`` below the default's and none of whose sets is more than ``WORST`` below it.
+
+This file is a script: nothing in the package or the tests imports it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _tables import MULAN_SETS, TableSpec, comma_list, to_markdown  # noqa: E402
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+SELECT_SETS = ["yeast", "scene", "enron", "flags", "medical"]
+
+# the candidates of --select, fixed before the run; "default" is the config's defaults when the run was made
+CANDIDATES: dict[str, dict[str, Any]] = {
+    "default": {},
+    "patience 10": {"patience": 10},
+    "batch 128, patience 10": {"batch_size": 128, "patience": 10},
+    "batch 128, lr 2e-3, patience 10": {"batch_size": 128, "lr": 2e-3, "patience": 10},
+    "width 256, patience 10": {"hidden_sizes": (256,), "patience": 10},
+    # round 2 (written after round 1 chose "width 256, patience 10", before round 2 ran): how much further
+    "width 256, patience 6": {"hidden_sizes": (256,), "patience": 6},
+    "width 256, batch 128, lr 2e-3, patience 10": {
+        "hidden_sizes": (256,),
+        "batch_size": 128,
+        "lr": 2e-3,
+        "patience": 10,
+    },
+    "width 128, patience 10": {"hidden_sizes": (128,), "patience": 10},
+    "width 256, 5 models, patience 10": {"hidden_sizes": (256,), "n_models": 5, "patience": 10},
+}
+# the table defaults before this selection (--previous fits them too, in the same process)
+PREVIOUS = {"batch_size": 64, "patience": 20, "lr": 1e-3, "hidden_sizes": (512,)}
+TOLERANCE = 0.002  # mean validation AP this close to the default's counts as no loss
+WORST = 0.01  # ... and no set may lose more than this
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--data", type=Path, default=DATA)
+    p.add_argument("--sets", type=comma_list(MULAN_SETS, "set"), default=None)
+    p.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    p.add_argument("--select", action="store_true", help="choose among CANDIDATES on inner splits")
+    p.add_argument("--candidates", default=None, help="CANDIDATES names separated by ; (--select)")
+    p.add_argument("--no-sklearn", action="store_true", help="timing mode: skip the reference")
+    p.add_argument(
+        "--previous",
+        action="store_true",
+        help="timing mode: also fit PREVIOUS (the former defaults)",
+    )
+    p.add_argument("--markdown", type=Path, default=None)
+    args = p.parse_args(argv)
+    if args.threads < 1:
+        p.error(f"--threads must be >= 1; received {args.threads}.")
+    if args.sets is None:
+        args.sets = SELECT_SETS if args.select else [s for s in MULAN_SETS[:7]]
+    return args
+
+
+def overrides(pairs: list[str]) -> dict[str, Any]:
+    import yaml
+
+    out = {}
+    for pair in pairs:
+        key, _, value = pair.partition("=")
+        out[key] = yaml.safe_load(value)
+    return out
+
+
+def read(data: Path, name: str) -> tuple[Any, Any]:
+    from suite import read_set
+
+    return read_set(data, name)
+
+
+def clock() -> tuple[float, float]:
+    t = os.times()
+    return time.perf_counter(), t.user + t.system
+
+
+def fit_brainnet(train: Any, options: dict[str, Any]) -> tuple[Any, float, float]:
+    import brainnet
+
+    model = brainnet.MultiLabelMLP(**options)
+    wall, cpu = clock()
+    model.fit(train)
+    wall2, cpu2 = clock()
+    return model, wall2 - wall, cpu2 - cpu
+
+
+def fit_sklearn(model: Any, train: Any) -> tuple[float, float]:
+    """``MLPClassifier((100,))`` with scikit-learn's defaults on the recipe's features (dense float32)."""
+    import warnings
+
+    from sklearn.neural_network import MLPClassifier
+
+    from brainnet.core.data.sparse import batch_rows
+
+    recipe = model.recipe_
+    X = batch_rows(recipe.encode(recipe.inputs(train, model.label_names_)).X, slice(None))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        wall, cpu = clock()
+        MLPClassifier((100,), random_state=0).fit(X, train.Y)
+        wall2, cpu2 = clock()
+    return wall2 - wall, cpu2 - cpu
+
+
+def timing(args: argparse.Namespace) -> TableSpec:
+    options = {"seed": args.seed, **overrides(args.set)}
+    headers = ["set", "rows x features x labels"]
+    if args.previous:
+        headers += ["previous: wall s", "CPU s", "member-epochs", "test AP"]
+    headers += ["brainnet: wall s", "CPU s", "member-epochs", "test AP"]
+    if args.previous:
+        headers += ["CPU / previous"]
+    headers += ["MLPClassifier wall s", "CPU s", "brainnet / MLPClassifier (wall)"]
+    spec = TableSpec(
+        f"fit time per set ({args.threads} torch thread(s); brainnet {options}; previous = {PREVIOUS})",
+        headers,
+    )
+    for name in args.sets:
+        train, test = read(args.data, name)
+        n, d = train.X.shape
+        row = [name, f"{n} x {d} x {train.Y.shape[1]}"]
+        runs = [{**options, **PREVIOUS}, options] if args.previous else [options]
+        cpus = []
+        for opts in runs:
+            model, wall, cpu = fit_brainnet(train, opts)
+            ap = model.evaluate(test)["average_precision"]
+            epochs = sum(t["epochs_run"] for t in model.training_)
+            row += [f"{wall:.1f}", f"{cpu:.1f}", str(epochs), f"{ap:.4f}"]
+            cpus.append(cpu)
+        if args.previous:
+            row.append(f"{cpus[1] / cpus[0]:.2f}")
+        sk_wall = sk_cpu = float("nan")
+        if not args.no_sklearn:
+            sk_wall, sk_cpu = fit_sklearn(model, train)
+        row += [f"{sk_wall:.1f}", f"{sk_cpu:.1f}", f"{wall / sk_wall:.1f}"]
+        spec.rows.append(row)
+        print(" | ".join(row), flush=True)
+    return spec
+
+
+def inner_split(train: Any, seed: int) -> tuple[Any, Any]:
+    """The training file's rows as (80 %, 20 %), multi-label stratified; no test row is involved."""
+    from dataclasses import replace
+
+    from brainnet.core.data.splits import multilabel_split
+
+    tr, va = multilabel_split(train.Y, 0.2, seed)
+    return (
+        replace(train, X=train.X[tr], Y=train.Y[tr]),
+        replace(train, X=train.X[va], Y=train.Y[va]),
+    )
+
+
+def choose(scores: dict[str, dict[str, float]], cpu: dict[str, dict[str, float]]) -> str:
+    """The rule fixed before the run (module docstring)."""
+    base = scores["default"]
+    mean_base = float(np.mean(list(base.values())))
+    ok = [
+        name
+        for name, by_set in scores.items()
+        if np.mean(list(by_set.values())) >= mean_base - TOLERANCE
+        and all(by_set[s] >= base[s] - WORST for s in base)
+    ]
+    return min(ok, key=lambda name: sum(cpu[name].values()))
+
+
+def select(args: argparse.Namespace) -> TableSpec:
+    names = [n.strip() for n in args.candidates.split(";")] if args.candidates else list(CANDIDATES)
+    unknown = [n for n in names if n not in CANDIDATES]
+    if unknown:
+        raise SystemExit(f"unknown --candidates {unknown}; choose from: {'; '.join(CANDIDATES)}")
+    if "default" not in names:
+        names.insert(0, "default")
+    scores: dict[str, dict[str, float]] = {n: {} for n in names}
+    cpu: dict[str, dict[str, float]] = {n: {} for n in names}
+    epochs: dict[str, dict[str, int]] = {n: {} for n in names}
+    for name in args.sets:
+        train, _ = read(args.data, name)  # the test file is never read here
+        inner, held = inner_split(train, args.seed)
+        for cand in names:
+            model, _, seconds = fit_brainnet(inner, {"seed": args.seed, **CANDIDATES[cand]})
+            P = model.predict_proba(held)
+            from brainnet.core.decision.metrics import average_precision
+
+            scores[cand][name] = average_precision(held.Y, P)
+            cpu[cand][name] = seconds
+            epochs[cand][name] = sum(t["epochs_run"] for t in model.training_)
+            print(
+                f"{name} | {cand} | val AP {scores[cand][name]:.4f} | CPU {seconds:.1f} s | "
+                f"member-epochs {epochs[cand][name]}",
+                flush=True,
+            )
+    chosen = choose(scores, cpu)
+    headers = ["candidate", *(f"{s} val AP" for s in args.sets), "mean val AP", "CPU s (all sets)"]
+    headers += ["CPU / default"]
+    spec = TableSpec("table recipe by inner validation (80/20 of each training file)", headers)
+    total_base = sum(cpu["default"].values())
+    for cand in names:
+        total = sum(cpu[cand].values())
+        spec.rows.append(
+            [
+                cand + (" (chosen)" if cand == chosen else ""),
+                *(f"{scores[cand][s]:.4f}" for s in args.sets),
+                f"{np.mean(list(scores[cand].values())):.4f}",
+                f"{total:.0f}",
+                f"{total / total_base:.2f}",
+            ]
+        )
+    spec.notes.append(
+        f"rule: least CPU among candidates with mean validation AP >= default's - {TOLERANCE} and no set "
+        f"below default's - {WORST}; chosen: {chosen}"
+    )
+    spec.notes.append(
+        "member-epochs: "
+        + "; ".join(f"{c}: " + ", ".join(f"{s} {epochs[c][s]}" for s in args.sets) for c in names)
+    )
+    return spec
+
+
+def main(argv: list[str] | None = None) -> None:
+    import torch
+
+    import brainnet
+
+    args = parse_args(argv)
+    torch.set_num_threads(args.threads)
+    print(f"# {' '.join(sys.argv)}")
+    print(f"torch {torch.__version__}, {args.threads} thread(s), brainnet {brainnet.__version__}")
+    load = os.getloadavg()
+    warm, _ = read(args.data, "flags")
+    brainnet.MultiLabelMLP(epochs=1).fit(warm)  # imports and first calls out of the timings
+    spec = select(args) if args.select else timing(args)
+    spec.notes.append(
+        f"load average at start {load[0]:.1f}, at end {os.getloadavg()[0]:.1f} ({os.cpu_count()} CPUs)"
+    )
+    text = to_markdown(spec)
+    print(text)
+    if args.markdown:
+        from brainnet.core.files import atomic_write_text
+
+        atomic_write_text(args.markdown, f"```\n{' '.join(sys.argv)}\n```\n\n{text}\n", force=True)
+
+
+if __name__ == "__main__":
+    main()
