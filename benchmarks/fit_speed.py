@@ -4,6 +4,7 @@
     .venv/bin/python benchmarks/fit_speed.py [--data ../shared/data] [--sets yeast,scene,...] [--threads 2]
         [--set key=value ...] [--markdown out.md]
     .venv/bin/python benchmarks/fit_speed.py --select [--sets yeast,scene,enron,flags,medical] [--threads 1]
+    .venv/bin/python benchmarks/fit_speed.py --sets yeast --threads 2 --threads-race 2
 
 Timing mode: per set, brainnet's default ``MultiLabelMLP`` (``--set`` overrides options, e.g. ``batch_size=128``)
 and ``MLPClassifier((100,))`` (scikit-learn's defaults, on the recipe's standardised features, made dense) are fit
@@ -75,6 +76,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--previous",
         action="store_true",
         help="timing mode: also fit PREVIOUS (the former defaults)",
+    )
+    p.add_argument(
+        "--threads-race",
+        type=int,
+        default=0,
+        metavar="N",
+        help="fit the first set N times with 1 torch thread and N times with --threads, alternating",
     )
     p.add_argument("--markdown", type=Path, default=None)
     args = p.parse_args(argv)
@@ -170,6 +178,27 @@ def timing(args: argparse.Namespace) -> TableSpec:
     return spec
 
 
+def threads_race(args: argparse.Namespace) -> TableSpec:
+    """The default fit of the first set with 1 torch thread and with ``--threads``, alternating, in one process."""
+    import torch
+
+    name = args.sets[0]
+    train, test = read(args.data, name)
+    spec = TableSpec(
+        f"{name}: 1 against {args.threads} torch threads", ["threads", "wall s", "CPU s", "test AP"]
+    )
+    for _ in range(args.threads_race):
+        for threads in (1, args.threads):
+            torch.set_num_threads(threads)
+            # the ensemble obeys OMP_NUM_THREADS (without it, it trains on one thread)
+            os.environ["OMP_NUM_THREADS"] = str(threads)
+            model, wall, cpu = fit_brainnet(train, {"seed": args.seed, **overrides(args.set)})
+            ap = model.evaluate(test)["average_precision"]
+            spec.rows.append([str(threads), f"{wall:.2f}", f"{cpu:.2f}", f"{ap:.4f}"])
+            print(" | ".join(spec.rows[-1]), f"| load {os.getloadavg()[0]:.1f}", flush=True)
+    return spec
+
+
 def inner_split(train: Any, seed: int) -> tuple[Any, Any]:
     """The training file's rows as (80 %, 20 %), multi-label stratified; no test row is involved."""
     from dataclasses import replace
@@ -261,7 +290,10 @@ def main(argv: list[str] | None = None) -> None:
     load = os.getloadavg()
     warm, _ = read(args.data, "flags")
     brainnet.MultiLabelMLP(epochs=1).fit(warm)  # imports and first calls out of the timings
-    spec = select(args) if args.select else timing(args)
+    if args.threads_race:
+        spec = threads_race(args)
+    else:
+        spec = select(args) if args.select else timing(args)
     spec.notes.append(
         f"load average at start {load[0]:.1f}, at end {os.getloadavg()[0]:.1f} ({os.cpu_count()} CPUs)"
     )

@@ -222,3 +222,31 @@ def test_batched_adamw_is_torch_adamw_per_member_whatever_their_step_counts():
     for k in range(K):
         for p, ref in zip(stacked, alone[k], strict=True):
             torch.testing.assert_close(p[k].detach(), ref.detach(), atol=1e-6, rtol=1e-6)
+
+
+class _Threads(Callback):
+    def __init__(self):
+        self.seen = []
+
+    def on_epoch_end(self, loop, logs):
+        self.seen.append(torch.get_num_threads())
+
+
+def test_the_ensemble_trains_on_one_cpu_thread_unless_omp_num_threads_is_set(monkeypatch):
+    """Many small operations per step: a second intra-op thread only waits (30x slower on a busy machine). The
+    caller's count comes back after the fit; an explicit ``OMP_NUM_THREADS`` is obeyed."""
+    X, Y = _data(n=60, seed=9)
+    cfg = TrainConfig(**dict(SMALL, epochs=2))
+    recipe, trains, vals = _folds(cfg, X, Y, 2)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    for env, want in ((None, 1), ("2", 2)):
+        if env is not None:
+            monkeypatch.setenv("OMP_NUM_THREADS", env)
+        torch.set_num_threads(2)
+        threads = _Threads()
+        fit_together(
+            cfg, [0, 1], recipe, trains, vals, device=torch.device("cpu"), callbacks=[threads]
+        )
+        assert threads.seen == [want, want]
+        assert torch.get_num_threads() == 2
+    torch.set_num_threads(1)
