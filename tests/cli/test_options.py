@@ -60,7 +60,7 @@ def test_defaults_are_shown_per_kind_when_they_differ():
     assert helps["--epochs"].endswith("(default: 300 for tables, 40 for images)")
     assert helps["--n-models"].endswith("(default: 10 for tables, 1 for images)")
     assert helps["--model"].endswith("(default: mlp for tables, cnn_small for images)")
-    assert helps["--lr"].endswith("(default: 0.001 for tables, 0.003 for images)")
+    assert helps["--lr"].endswith("(default: 0.002 for tables, 0.003 for images)")
     assert helps["--at-least-one"].endswith("(default: auto)")
 
 
