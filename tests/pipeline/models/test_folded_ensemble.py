@@ -109,3 +109,15 @@ def test_the_engine_folds_once_and_again_when_weights_change():
     np.testing.assert_allclose(
         model.predict_proba(X), model.calibration_.apply(np.mean(ref[:2], axis=0)), atol=1e-6
     )
+
+
+def test_members_made_in_inference_mode_are_folded_every_time():
+    from brainnet.core.recipe import TableRecipe
+
+    with torch.inference_mode():
+        members = _members(2, 4, 2)
+    assert _folded(members, TableRecipe()) is not _folded(members, TableRecipe())
+    X = np.ones((3, 4), np.float32)
+    np.testing.assert_allclose(
+        _folded(members, TableRecipe()).probabilities(X), _one_by_one(members, X).mean(0), atol=2e-6
+    )
