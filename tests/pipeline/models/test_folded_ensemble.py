@@ -121,3 +121,20 @@ def test_members_made_in_inference_mode_are_folded_every_time():
     np.testing.assert_allclose(
         _folded(members, TableRecipe()).probabilities(X), _one_by_one(members, X).mean(0), atol=2e-6
     )
+
+
+def test_chunks_grow_with_threads_and_stop_at_the_activation_budget():
+    from brainnet.pipeline.models import folded_ensemble as fe
+
+    def of_width(h: int) -> FoldedEnsemble:  # K = 2 members of h units, d = 3, L = 2
+        first = (torch.zeros(2 * h, 3), torch.zeros(2 * h, 1))
+        return FoldedEnsemble(first, [(torch.zeros(2, 2, h), torch.zeros(2, 2, 1))], 2, "relu")
+
+    assert of_width(512).chunk_rows() == fe.CHUNK  # one thread (the fixture)
+    torch.set_num_threads(2)
+    try:
+        assert of_width(512).chunk_rows() == 2 * fe.CHUNK
+    finally:
+        torch.set_num_threads(1)
+    assert of_width(20_000).chunk_rows() == fe.MAX_CHUNK_BYTES // (4 * 40_000)  # 419 rows
+    assert of_width(10**6).chunk_rows() == 64
