@@ -163,7 +163,7 @@ def versus_sklearn(model: Path, rows: int, runs: int, loads: int) -> list[tuple[
 
 def _first_layers(est, X: np.ndarray):
     """A call doing only the product of the members' first layers, (K h, d) x (d, rows) ``torch.mm`` s over
-    chunks of 1024 rows per thread (with the default 10 x 512 units, 88 % of the multiply-adds): about the
+    chunks of 256 rows per thread (with the default 10 x 512 units, 88 % of the multiply-adds): about the
     least an exact predict costs."""
     import torch
 
@@ -172,7 +172,7 @@ def _first_layers(est, X: np.ndarray):
     ]  # (h, d) each (input dropout, then Linear)
     W = torch.cat(weights).detach().contiguous()  # (K h, d)
     x = torch.as_tensor(est.recipe_.encode(est.recipe_.inputs(X, est.label_names_)).X)
-    step = 1024 * torch.get_num_threads()
+    step = 256 * torch.get_num_threads()
 
     def product(_: np.ndarray) -> None:
         with torch.inference_mode():

@@ -136,5 +136,5 @@ def test_chunks_grow_with_threads_and_stop_at_the_activation_budget():
         assert of_width(512).chunk_rows() == 2 * fe.CHUNK
     finally:
         torch.set_num_threads(1)
-    assert of_width(20_000).chunk_rows() == fe.MAX_CHUNK_BYTES // (4 * 40_000)  # 419 rows
+    assert of_width(100_000).chunk_rows() == fe.MAX_CHUNK_BYTES // (4 * 200_000)  # 83 rows
     assert of_width(10**6).chunk_rows() == 64

@@ -8,10 +8,11 @@
   of the default's multiply-adds) is one ``addmm`` for every member on the same rows;
 - later layers and the heads are (K, out, in) stacks for ``baddbmm`` on (K, in, rows) activations: with rows
   last, every product writes long rows (a (K, rows, 14) head output is several times slower on the CPU);
-- rows go through in chunks, each ending as the members' float32 sigmoids averaged in float64 (the ensemble
-  mean of ``MultiLabelEstimator._predict``). A chunk is ``CHUNK`` rows per torch thread: every product
-  shared by several threads ends in a barrier, which on a busy machine waits for a descheduled thread (with 2
-  threads at load 4, 2048-row chunks took 1.1 s where 256-row ones took 3.9 s; 1 thread: 0.5 s for both).
+- rows go through in chunks of ``CHUNK`` rows per torch thread, so that a thread's share of the (K h, rows)
+  activations stays in its caches between the first product, the activation and the heads; each chunk ends
+  as the members' float32 sigmoids averaged in float64 (the ensemble mean of ``MultiLabelEstimator._predict``).
+  (Every product shared by several threads ends in a barrier: on a machine busier than its cores a thread
+  waits there for a descheduled one, and 1 thread is faster than 2 at any chunk size.)
 
 ``probabilities(X)`` gives the (n, L) mean, ``member_probabilities(X)`` the (K, n, L) sigmoids it averages. X is
 an (n, d) float32 array or ``SparseRows`` (made dense a chunk at a time). The members are read, never changed.
@@ -28,7 +29,7 @@ from brainnet.core.data.sparse import batch_rows
 from brainnet.pipeline.models.activations import activation as make_activation
 from brainnet.pipeline.models.mlp import MLP
 
-CHUNK = 1024  # rows per chunk and thread (1 thread: 256 to 1024 rows cost the same on the 2-core machine)
+CHUNK = 256  # rows per chunk and thread: 128 to 384 cost the same on 1 thread, 512 +5 %, 1024 +20 %
 MAX_CHUNK_BYTES = 64 * 2**20  # ... as long as a chunk's widest float32 activations stay under this
 
 
