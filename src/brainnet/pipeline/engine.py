@@ -264,9 +264,7 @@ def _folded(models: list[Any], recipe: Recipe) -> Any:
     from brainnet.pipeline.models.folded_ensemble import FoldedEnsemble
 
     tensors = [t for m in models for t in (*m.parameters(), *m.buffers())]
-    if any(
-        t.is_inference() for t in tensors
-    ):  # made under torch.inference_mode: no version to watch
+    if any(t.is_inference() for t in tensors):  # made in inference_mode: no version to watch
         return FoldedEnsemble.from_members(models)
     versions = [t._version for t in tensors]
     cached = _FOLDED.get(models[0])
