@@ -148,6 +148,12 @@ class Engine:
         """Every member's ``Predictions`` on ``data``; an engine may batch them."""
         return [self.predict(m, cfg, recipe, data) for m in models]
 
+    def predict_mean(self, models: list[Any], cfg: Any, recipe: Recipe, data: Any) -> Predictions:
+        """The ensemble's ``Predictions`` on ``data``: the mean of the members' probabilities (float64);
+        an engine may compute it without the members' (K, n, L) probabilities."""
+        preds = self.predict_members(models, cfg, recipe, data)
+        return Predictions(np.mean([p.P for p in preds], axis=0), preds[0].kept, preds[0].bad)
+
     def tensors_of(self, model: Any) -> dict[str, np.ndarray]:
         raise NotImplementedError
 
@@ -416,11 +422,11 @@ class MultiLabelEstimator(ConfigParams):
         engine, cfg = self._engine(), self.config
         # once for every ensemble member
         data = self.recipe_.encode(data, arithmetic=not engine.folds_preprocessing)
-        preds = engine.predict_members(self.models_, cfg, self.recipe_, data)
+        pred = engine.predict_mean(self.models_, cfg, self.recipe_, data)
         n = len(data)
         P = np.full((n, len(self.label_names_)), np.nan)
-        P[preds[0].kept] = self.calibration_.apply(np.mean([p.P for p in preds], axis=0))
-        return P, dict(sorted(preds[0].bad.items()))
+        P[pred.kept] = self.calibration_.apply(pred.P)
+        return P, dict(sorted(pred.bad.items()))
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Inputs -> (n, L) float64 independent probabilities; an unreadable input is a UserInputError."""

@@ -8,6 +8,7 @@ use the same loss, optimiser, early stopping, checkpoint and progress bar (``tra
 from __future__ import annotations
 
 import sys
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -18,6 +19,10 @@ from brainnet.core.estimator import Engine, FitResult, Predictions
 from brainnet.core.recipe import Recipe
 
 EVAL_BATCH = 64  # images per batch at prediction
+# models[0] -> (the members' tensors, their versions, the FoldedEnsemble made of them): see ``_folded``
+_FOLDED: weakref.WeakKeyDictionary[Any, tuple[list[Any], list[int], Any]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 class TorchEngine(Engine):
@@ -137,27 +142,20 @@ class TorchEngine(Engine):
     def predict_members(
         self, models: list[Any], cfg: Any, recipe: Recipe, data: Any
     ) -> list[Predictions]:
-        """Table MLPs: one batched forward over every member (``BatchedMLP.predict``), else one by one."""
-        from brainnet.pipeline.models.mlp import MLP
-
-        if recipe.kind != "table" or len(models) < 2 or not all(type(m) is MLP for m in models):
+        """Table MLPs: every member in the folded network (``FoldedEnsemble``), else one by one."""
+        folded = _folded(models, recipe)
+        if folded is None:
             return super().predict_members(models, cfg, recipe, data)
-        import torch
-
-        from brainnet.core.data.sparse import batch_rows
-        from brainnet.pipeline.models.batched_mlp import BatchedMLP
-
-        stack = BatchedMLP.from_members(models)
-        n, step = len(data.X), 8192  # a sparse matrix is made dense this many rows at a time
-        logits = [
-            stack.predict(
-                torch.as_tensor(batch_rows(data.X, slice(i, i + step)), dtype=torch.float32)
-            )
-            for i in range(0, n, step)
-        ]  # (K, rows, L) each
-        P = torch.sigmoid(torch.cat(logits, dim=1)).numpy().astype(np.float64)
-        kept = np.arange(n)
+        P = folded.member_probabilities(data.X).astype(np.float64)  # (K, n, L)
+        kept = np.arange(len(data.X))
         return [Predictions(p, kept) for p in P]
+
+    def predict_mean(self, models: list[Any], cfg: Any, recipe: Recipe, data: Any) -> Predictions:
+        """Table MLPs: the folded network's mean in one pass over the rows, else the members' mean."""
+        folded = _folded(models, recipe)
+        if folded is None:
+            return super().predict_mean(models, cfg, recipe, data)
+        return Predictions(folded.probabilities(data.X), np.arange(len(data.X)))
 
     def _once(self, notes: list[str]) -> list[str]:
         new = [n for n in notes if n not in self._told]
@@ -253,6 +251,33 @@ class TorchEngine(Engine):
         model = build_network(cfg, recipe, n_labels, for_loading=True)
         model.load_state_dict({n: torch.from_numpy(a.copy()) for n, a in tensors.items()})
         return model.eval()
+
+
+def _folded(models: list[Any], recipe: Recipe) -> Any:
+    """The ``FoldedEnsemble`` of table ``MLP`` s (None for other models), folded once and reused while the
+    members hold the same tensors, unchanged (a tensor's version counts its in-place changes: after a
+    ``load_state_dict`` or an optimiser step it folds again), so a served model does not fold per request."""
+    from brainnet.pipeline.models.mlp import MLP
+
+    if recipe.kind != "table" or not models or not all(type(m) is MLP for m in models):
+        return None
+    from brainnet.pipeline.models.folded_ensemble import FoldedEnsemble
+
+    tensors = [t for m in models for t in (*m.parameters(), *m.buffers())]
+    if any(t.is_inference() for t in tensors):  # made in inference_mode: no version to watch
+        return FoldedEnsemble.from_members(models)
+    versions = [t._version for t in tensors]
+    cached = _FOLDED.get(models[0])
+    if (
+        cached is not None
+        and len(cached[0]) == len(tensors)
+        and all(a is b for a, b in zip(cached[0], tensors, strict=True))
+        and cached[1] == versions
+    ):
+        return cached[2]
+    folded = FoldedEnsemble.from_members(models)
+    _FOLDED[models[0]] = (tensors, versions, folded)
+    return folded
 
 
 def build_network(cfg: Any, recipe: Recipe, n_labels: int, *, for_loading: bool = False) -> Any:

@@ -300,3 +300,37 @@ def test_a_large_wide_csv_is_parsed_in_chunks_into_the_same_csr(tmp_path, monkey
     )  # a text cell: the slow path
     with pytest.raises(UserInputError, match="'x' at data row 1"):
         read_table(path, LabelSpec(label_columns=2))
+
+
+@pytest.mark.parametrize("density", [0.05, 1.0])
+def test_the_first_chunk_stops_early_on_a_dense_file_and_is_whole_on_a_sparse_one(
+    tmp_path, monkeypatch, density
+):
+    """One chunk of 800 rows read an eighth at a time: a dense file leaves the chunked parse after a few
+    eighths (its whole-table parse then reads it once), a sparse one gives the same CSR as in one piece."""
+    from brainnet.core.data import table
+
+    rng = np.random.default_rng(1)
+    X = np.where(rng.random((800, 10)) < density, rng.integers(1, 9, (800, 10)), 0)
+    Y = (rng.random((800, 2)) < 0.3).astype(int)
+    header = ",".join([f"w{j}" for j in range(10)] + ["a", "b"])
+    path = tmp_path / "rows.csv"
+    path.write_text(header + "\n" + "\n".join(",".join(map(str, r)) for r in np.hstack([X, Y])))
+    monkeypatch.setattr(table, "CHUNK_BYTES", 0)
+    monkeypatch.setattr(table, "CHUNK_CELLS", 12 * 800)  # the whole file is one chunk
+    parsed, loadtxt = [], np.loadtxt
+
+    def counting(lines, **kw):
+        parsed.append(
+            len(lines) if isinstance(lines, list) else None
+        )  # None: the whole-table parse
+        return loadtxt(lines, **kw)
+
+    monkeypatch.setattr(table.np, "loadtxt", counting)
+    data = read_table(path, LabelSpec(label_columns=2), sparse=True)
+    np.testing.assert_array_equal(data.X.toarray() if is_sparse(data.X) else data.X, X)
+    np.testing.assert_array_equal(data.Y, Y)
+    if density == 1.0:  # 3 eighths pass a quarter of non-zeros; then the whole table, once
+        assert parsed == [100, 100, 100, None]
+    else:
+        assert parsed == [100] * 8 and is_sparse(data.X)

@@ -41,3 +41,16 @@ def test_round_trip_and_shape_check():
     np.testing.assert_array_equal(scaler.transform(x, NAMES), again.transform(x, NAMES))
     with pytest.raises(UserInputError, match=r"expected features of shape \(n, 3\)"):
         scaler.transform(np.ones((2, 4)), NAMES)
+
+
+def test_transform_is_the_formula_bit_for_bit_with_and_without_missing_values():
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(50, 3)) * [1.0, 1e4, 1e-3] + [0.0, 5e5, 2.0]
+    scaler, _ = FeatureScaler.fit(X, NAMES)
+    expected = ((X - scaler.mean) / scaler.scale).astype(np.float32)
+    np.testing.assert_array_equal(scaler.transform(X, NAMES), expected)
+    X[[4, 9], [1, 2]] = np.nan
+    filled = np.where(np.isnan(X), scaler.medians, X)
+    Z = scaler.transform(X, NAMES)
+    np.testing.assert_array_equal(Z, ((filled - scaler.mean) / scaler.scale).astype(np.float32))
+    assert np.isfinite(Z).all()

@@ -107,3 +107,14 @@ def test_round_trip_through_json():
 def test_unknown_method_is_a_clear_error():
     with pytest.raises(UserInputError, match="calibration must be one of auto, temperature"):
         fit_calibration(np.zeros((4, 1)), np.full((4, 1), 0.5), "isotonic")
+
+
+@pytest.mark.parametrize("method", ["temperature", "platt"])
+def test_apply_is_the_formula_bit_for_bit(method):
+    Y, P = _overconfident(300)
+    cal = fit_calibration(Y, P, method)
+    P[:3] = [[0.0, 1.0, 0.5], [1e-15, 1 - 1e-15, 1e-300], [np.nan] * 3]  # clipped ends, a NaN row
+    z = np.clip(P, 1e-12, 1 - 1e-12)
+    expected = 0.5 * (1.0 + np.tanh(0.5 * (cal.a * (np.log(z) - np.log1p(-z)) + cal.b)))
+    np.testing.assert_array_equal(cal.apply(P), expected)
+    assert cal.apply(P).dtype == np.float64

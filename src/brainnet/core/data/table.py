@@ -303,22 +303,40 @@ class _CsvText:
             chunk = [line for line in lines[start : start + step] if line.strip()]
             if not chunk:
                 continue
-            try:
-                block = np.loadtxt(chunk, delimiter=self.delimiter, quotechar='"', comments=None,
-                                   ndmin=2, dtype=np.float64)  # fmt: skip
-            except ValueError:
-                return None
-            if block.shape[1] != len(self.header) or not np.isin(block[:, labels], (0, 1)).all():
+            # the first chunk decides: mostly non-zero, the dense path is as small. Read an eighth at a
+            # time, it stops once the non-zeros pass that share, so a dense file is not parsed twice
+            limit = None if X_parts else SPARSE_MAX_DENSITY * len(chunk) * len(feat)
+            block = self._chunk_numbers(chunk, feat, labels, limit)
+            if block is None:
                 return None
             X_parts.append(to_csr(block[:, feat]))
-            if not X_parts[0].nnz <= SPARSE_MAX_DENSITY * np.prod(X_parts[0].shape):
-                return None  # mostly non-zero: the dense path is as small
             Y_parts.append(block[:, labels].astype(np.uint8))
         if sum(part.shape[0] for part in X_parts) < 2:
             return None
         import scipy.sparse as sp
 
         return sp.vstack(X_parts, format="csr"), np.vstack(Y_parts)
+
+    def _chunk_numbers(
+        self, chunk: list[str], feat: list[int], labels: list[int], limit: float | None
+    ) -> np.ndarray | None:
+        """The lines ``chunk`` as one (rows, columns) block; None when a line is not numbers, a row's length
+        is not the header's, a label is not 0/1, or (``limit`` given) the features hold more non-zeros."""
+        piece = len(chunk) if limit is None else max(64, len(chunk) // 8)
+        parts, nnz = [], 0
+        for start in range(0, len(chunk), piece):
+            try:
+                block = np.loadtxt(chunk[start : start + piece], delimiter=self.delimiter,
+                                   quotechar='"', comments=None, ndmin=2, dtype=np.float64)  # fmt: skip
+            except ValueError:
+                return None
+            if block.shape[1] != len(self.header) or not np.isin(block[:, labels], (0, 1)).all():
+                return None
+            parts.append(block)
+            nnz += np.count_nonzero(block[:, feat])
+            if limit is not None and nnz > limit:
+                return None
+        return parts[0] if len(parts) == 1 else np.vstack(parts)
 
     @cached_property
     def _rows_and_lines(self) -> tuple[list[list[str]], list[int]]:

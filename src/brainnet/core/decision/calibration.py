@@ -84,7 +84,19 @@ class Calibration:
             raise UserInputError(
                 f"calibration expects (n, {len(self.a)}) probabilities; received shape {P.shape}."
             )
-        return _sigmoid(self.a * _logit(P) + self.b)
+        # _sigmoid(a * _logit(P) + b), the same operations in the same order, in place (bit for bit equal)
+        Z = np.clip(P, _EPS, 1 - _EPS)
+        tail = np.negative(Z)
+        np.log1p(tail, out=tail)
+        np.log(Z, out=Z)
+        Z -= tail  # the logit
+        Z *= self.a
+        Z += self.b
+        Z *= 0.5
+        np.tanh(Z, out=Z)
+        Z += 1.0
+        Z *= 0.5
+        return Z
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -10,8 +10,7 @@ buffers ``running_mean{i}``/``running_var{i}`` (K, out) and ``tracked{i}`` (K,);
 ``forward(x, idx, masks)`` runs the members ``idx`` (G of the K) on their own rows: x is (G, B, d), each member's
 batch statistics are its own (BatchNorm over its B rows), dropout is the 0/(1/(1-p)) masks the caller draws per
 member (``masks``; None in eval mode), and the members outside ``idx`` are untouched (parameters and running
-statistics). ``predict(x)`` runs every member on the same (n, d) rows: one matrix product for the first layer of
-all members, then batched products.
+statistics). Prediction folds the members into a ``FoldedEnsemble`` (``folded_ensemble.py``).
 """
 
 from __future__ import annotations
@@ -243,34 +242,6 @@ class BatchedMLP(nn.Module):
                 var_buf.index_copy_(0, idx, running_var)
                 tracked.index_add_(0, idx, torch.ones_like(idx))
         return out.view(B, G, h).transpose(0, 1)  # (G, B, h)
-
-    @torch.inference_mode()
-    def predict(self, x: torch.Tensor, chunk: int = 256) -> torch.Tensor:
-        """Every member on the same rows, in eval mode: (n, d) -> (K, n, L) logits.
-
-        BatchNorm is folded into its linear layer; rows go in chunks of ``chunk`` so that a chunk's
-        (K, chunk, h) activations stay in the CPU's cache.
-        """
-        K, n = self.k, x.shape[0]
-        layers = []  # (K, in, out) weights and (K, out) biases with BatchNorm folded in
-        for i in range(self.n_hidden):
-            w = getattr(self, f"weight{i}")
-            if self.batch_norm:
-                mean, var = getattr(self, f"running_mean{i}"), getattr(self, f"running_var{i}")
-                scale = getattr(self, f"gamma{i}") * torch.rsqrt(var + self.eps)  # (K, out)
-                layers.append((w * scale.unsqueeze(1), getattr(self, f"beta{i}") - mean * scale))
-            else:
-                layers.append((w, getattr(self, f"bias{i}")))
-        if not layers:
-            return torch.baddbmm(self.head_bias.unsqueeze(1), x.expand(K, n, -1), self.head_weight)
-        out = []
-        for start in range(0, n, chunk):
-            rows = x[start : start + chunk]
-            z = rows.expand(K, *rows.shape)  # (K, c, d): the same rows for every member
-            for w, b in layers:
-                z = self.act(torch.baddbmm(b.unsqueeze(1), z, w))  # (K, c, h)
-            out.append(torch.baddbmm(self.head_bias.unsqueeze(1), z, self.head_weight))
-        return torch.cat(out, dim=1) if out else torch.zeros(K, 0, self.n_labels)
 
 
 def _activation_name(module: nn.Module) -> str:
