@@ -86,6 +86,8 @@ def test_options_build_the_config_of_each_kind():
     assert config_from_args(parser.parse_args([]), "images") == ImageTrainConfig()
     images = config_from_args(parser.parse_args(["--model", "resnet18", "--epochs", "2"]), "images")
     assert images.model == "resnet18" and images.epochs == 2 and images.batch_size == 32
+    spiking = config_from_args(parser.parse_args(["--model", "snn_mlp", "--patience", "7"]))
+    assert spiking.hidden_sizes == (512,) and spiking.batch_size == 64 and spiking.patience == 7
     with pytest.raises(SystemExit):
         parser.parse_args(["--hidden-sizes", "a,b"])
     with pytest.raises(UserInputError, match="--image-size apply to images only"):

@@ -119,6 +119,22 @@ def test_per_kind_defaults_go_through_kind_defaults_only():
             kind_defaults = {"epohcs": 3}
 
 
+@pytest.mark.parametrize("model", ["snn_mlp", "hebbian_net"])
+def test_spiking_and_plastic_table_models_keep_the_recipe_they_were_measured_with(model):
+    from brainnet import MultiLabelMLP
+
+    before = {"hidden_sizes": (512,), "batch_size": 64, "lr": 1e-3, "patience": 20}
+    cfg = TrainConfig.from_dict({"model": model})
+    assert {k: getattr(cfg, k) for k in before} == before
+    est = MultiLabelMLP(model=model)
+    assert {k: getattr(est, k) for k in before} == before and est.config == cfg
+    # what the user gives wins; other models and images are untouched
+    assert TrainConfig.from_dict({"model": model, "hidden_sizes": [32]}).hidden_sizes == (32,)
+    assert MultiLabelMLP(model=model, lr=0.01).lr == 0.01
+    assert TrainConfig.from_dict({"model": "mlp"}) == TrainConfig() == MultiLabelMLP().config
+    assert ImageTrainConfig.defaults_for_model(model) == {}
+
+
 def test_a_saved_config_from_before_model_and_n_models_still_loads():
     table = json.loads((FIXTURES / "table_torch" / "brainnet.json").read_text())["config"]
     image = json.loads((FIXTURES / "images_seed_cnn" / "brainnet.json").read_text())["config"]

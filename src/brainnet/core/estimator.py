@@ -210,8 +210,9 @@ class MultiLabelEstimator(ConfigParams):
                 f"{type(self).__name__} got unexpected keyword argument(s) {unknown}; valid: {names}"
             )
         defaults = self.config_class()
+        for_model = self.config_class.defaults_for_model(params.get("model", defaults.model))
         for name in names:
-            setattr(self, name, params.get(name, getattr(defaults, name)))
+            setattr(self, name, params.get(name, for_model.get(name, getattr(defaults, name))))
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
