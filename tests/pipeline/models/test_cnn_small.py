@@ -83,3 +83,24 @@ def test_tta_is_inside_the_onnx_graph():
             .numpy()
         )
     np.testing.assert_allclose(onnx_p, p, atol=1e-5)
+
+
+def test_epochs_are_checked_without_tta_and_the_thresholds_see_it(monkeypatch):
+    """The per-epoch validation only picks the best epoch: one pass, no flip TTA (half its cost); the validation
+    probabilities behind calibration and thresholds are predicted after the fit, with TTA, as is every
+    prediction of the saved model."""
+    from brainnet.pipeline import engine
+    from brainnet.pipeline.image_estimator import MultiLabelImageClassifier
+    from tests.pipeline.test_image_estimator import FAST, colour_images
+
+    seen = []  # flip_tta of the model at each image_logits call, in order
+    real = engine.image_logits
+
+    def spy(model, *args, **kwargs):
+        seen.append(model.flip_tta)
+        return real(model, *args, **kwargs)
+
+    monkeypatch.setattr(engine, "image_logits", spy)
+    est = MultiLabelImageClassifier(**{**FAST, "epochs": 2}).fit(colour_images(40))
+    assert seen == [False, False, True]  # epoch 1, epoch 2, then the validation probabilities
+    assert est.models_[0].flip_tta and est.recipe_.tta

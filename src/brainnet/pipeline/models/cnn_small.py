@@ -33,7 +33,7 @@ def conv_block(c_in: int, c_out: int) -> nn.Sequential:
     )
 
 
-def cnn_small_backbone(widths: tuple[int, ...] = WIDTHS, dropout: float = DROPOUT) -> nn.Sequential:
+def cnn_small_backbone(widths: tuple[int, ...], dropout: float = DROPOUT) -> nn.Sequential:
     """(B, 3, S, S) -> four ``conv_block``s -> global average pool -> Dropout -> (B, widths[-1])."""
     blocks, c_in = [], 3
     for c_out in widths:
@@ -60,5 +60,5 @@ def build_cnn_small(input_shape: tuple[int, ...], n_labels: int, cfg: Any) -> Im
         An ``ImageClassifier`` mapping (B, 3, S, S) images to (B, L) logits.
     """
     check_image_size("cnn_small", image_side("cnn_small", input_shape), MIN_IMAGE_SIZE)
-    model = ImageClassifier("cnn_small", cnn_small_backbone(), WIDTHS[-1], n_labels)
+    model = ImageClassifier("cnn_small", cnn_small_backbone(WIDTHS), WIDTHS[-1], n_labels)
     return finish(model, cfg)
