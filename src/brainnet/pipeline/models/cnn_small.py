@@ -51,7 +51,7 @@ def build_cnn_small(input_shape: tuple[int, ...], n_labels: int, cfg: Any) -> Im
     """The registered "cnn_small" (the default image model).
 
     Args:
-        input_shape: (3, S, S); S at least 16 (96 by default).
+        input_shape: (3, S, S); S at least 16 (64 by default).
         n_labels: L, one logit per label.
         cfg: reads ``pretrained`` (a local weights file; there are no ImageNet weights for it) and
             ``freeze_backbone``.
