@@ -120,4 +120,6 @@ def test_cnn_small_reads_channels_last_input_on_the_cpu_with_the_same_logits():
         plain = model(x)
     assert seen == [True, False]
     torch.testing.assert_close(fast, plain, atol=1e-5, rtol=1e-5)
-    assert all(t.is_contiguous() for t in model.state_dict().values())  # saved tensors are unchanged
+    assert all(
+        t.is_contiguous() for t in model.state_dict().values()
+    )  # saved tensors are unchanged

@@ -61,5 +61,7 @@ def build_cnn_small(input_shape: tuple[int, ...], n_labels: int, cfg: Any) -> Im
     """
     check_image_size("cnn_small", image_side("cnn_small", input_shape), MIN_IMAGE_SIZE)
     model = ImageClassifier("cnn_small", cnn_small_backbone(WIDTHS), WIDTHS[-1], n_labels)
-    model.channels_last_on_cpu = True  # its convolutions train faster on channels-last input (README)
+    model.channels_last_on_cpu = (
+        True  # its convolutions train faster on channels-last input (README)
+    )
     return finish(model, cfg)
