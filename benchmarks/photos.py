@@ -3,7 +3,7 @@
 Run from the repository root (``benchmarks/images.py --photos`` calls this):
 
     .venv/bin/python benchmarks/images.py --photos [--folds N] [--recipes default,seed,resnet18]
-        [--data ../shared/data/natural_scenes/manifest.csv] [--inner] [--set key=value ...]
+        [--data ../shared/data/natural_scenes/manifest.csv] [--inner] [--set key=value ...] [--cnn-widths ...]
     .venv/bin/python benchmarks/images.py --throughput
 
 Cross-validation: the 1,500 photos in k = 5 multi-label stratified folds (``core.data.splits.multilabel_kfold``,
@@ -19,13 +19,16 @@ again 80/20 (multi-label stratified, seed 1); fit on the 960, score on the 240.
 
 Recipes: ``default`` (ImageTrainConfig's defaults: the photo recipe), ``seed`` (IMAGE_PRESETS["seed"], the
 tutorial), ``resnet18`` (the photo recipe with --model resnet18, random weights); ``--set key=value`` overrides
-an option for every recipe (e.g. image_size=128, epochs=20: the short runs that decide settings).
+an option for every recipe (e.g. image_size=128, epochs=20: the short runs that decide settings);
+``--cnn-widths 16,32,64,128`` builds cnn_small with other block widths (a selection knob, not a user option). The
+default's 64 px was chosen this way: ``benchmarks/results/photos_select/``.
 
 Throughput (``--throughput``): training images/s (forward, backward, AdamW step on random (32, 3, S, S) batches in
 train mode) and prediction images/s (eval mode, inference_mode, with flip TTA (two passes) where a default fit
-has it: every model but the seed preset's seed_cnn and snn_cnn) of each registered image model at its default size (seed_cnn: the seed preset's 150 px; the others:
-``ImageTrainConfig().image_size``), on the CPU; also cnn_small's training images/s with contiguous input and
-with bf16 autocast, as ratios to cnn_small as built (channels-last input on the CPU, float32).
+has it: every model but the seed preset's seed_cnn) of each registered image model at its default size
+(seed_cnn: the seed preset's 150 px; the others: ``ImageTrainConfig().image_size``), on the CPU; also cnn_small's
+training images/s with contiguous input and with bf16 autocast, as ratios to cnn_small as built (channels-last
+input on the CPU, float32).
 """
 
 from __future__ import annotations
