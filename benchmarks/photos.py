@@ -312,6 +312,12 @@ def check_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -
     unknown = [r for r in args.recipes.split(",") if r not in RECIPES]
     if unknown:
         parser.error(f"unknown recipe(s) {', '.join(unknown)}; choose from {', '.join(RECIPES)}.")
+    if args.cnn_widths is not None:
+        widths = args.cnn_widths.split(",")
+        if len(widths) != 4 or not all(w.isdigit() and int(w) > 0 for w in widths):
+            parser.error(
+                f"--cnn-widths takes four positive integers such as 16,32,64,128; received {args.cnn_widths!r}."
+            )
     for kv in args.set or []:
         key = kv.split("=", 1)[0]
         if "=" not in kv or key not in ImageTrainConfig.field_names():
