@@ -3,7 +3,7 @@
 Run from the repository root (``benchmarks/images.py --photos`` calls this):
 
     .venv/bin/python benchmarks/images.py --photos [--folds N] [--recipes default,seed,resnet18]
-        [--data ../shared/data/natural_scenes/manifest.csv] [--inner] [--set key=value ...]
+        [--data ../shared/data/natural_scenes/manifest.csv] [--inner] [--set key=value ...] [--cnn-widths ...]
     .venv/bin/python benchmarks/images.py --throughput
 
 Cross-validation: the 1,500 photos in k = 5 multi-label stratified folds (``core.data.splits.multilabel_kfold``,
@@ -19,11 +19,16 @@ again 80/20 (multi-label stratified, seed 1); fit on the 960, score on the 240.
 
 Recipes: ``default`` (ImageTrainConfig's defaults: the photo recipe), ``seed`` (IMAGE_PRESETS["seed"], the
 tutorial), ``resnet18`` (the photo recipe with --model resnet18, random weights); ``--set key=value`` overrides
-an option for every recipe (e.g. image_size=128, epochs=20: the short runs that decide settings).
+an option for every recipe (e.g. image_size=128, epochs=20: the short runs that decide settings);
+``--cnn-widths 16,32,64,128`` builds cnn_small with other block widths (a selection knob, not a user option). The
+default's 64 px was chosen this way: ``benchmarks/results/photos_select/``.
 
 Throughput (``--throughput``): training images/s (forward, backward, AdamW step on random (32, 3, S, S) batches in
-train mode) and evaluation images/s (inference_mode) of each registered image model at its default size, on the
-CPU; also the cnn_small ratios channels_last / contiguous and bf16 autocast / float32.
+train mode) and prediction images/s (eval mode, inference_mode, with flip TTA (two passes) where a default fit
+has it: every model but the seed preset's seed_cnn) of each registered image model at its default size
+(seed_cnn: the seed preset's 150 px; the others: ``ImageTrainConfig().image_size``), on the CPU; also cnn_small's
+training images/s with contiguous input and with bf16 autocast, as ratios to cnn_small as built (channels-last
+input on the CPU, float32).
 """
 
 from __future__ import annotations
@@ -115,6 +120,10 @@ def cross_validate(args: argparse.Namespace, out: Any) -> dict[str, Any]:
         k: (v in ("1", "true", "True") if hints[k] is bool else hints[k](v))
         for k, v in overrides.items()
     }
+    if args.cnn_widths:  # a selection knob, not an option: the widths cnn_small is built with
+        from brainnet.pipeline.models import cnn_small
+
+        cnn_small.WIDTHS = tuple(int(w) for w in args.cnn_widths.split(","))
     results: dict[str, Any] = {}
     for name in args.recipes.split(","):
         recipe = {**RECIPES[name], **overrides}
@@ -161,24 +170,33 @@ def cv_table(results: dict[str, Any], args: argparse.Namespace) -> str:
 
 # ---------------------------------------------------------------------- throughput
 def images_per_s(
-    model: torch.nn.Module, size: int, train: bool, steps: int, batch: int = 32
+    model: torch.nn.Module,
+    size: int,
+    train: bool,
+    steps: int,
+    batch: int = 32,
+    bf16: bool = False,
 ) -> float:
+    """Median images/s of ``steps`` timed steps (after one warm-up) on random (batch, 3, size, size) inputs:
+    forward + BCE + backward + AdamW step in train mode, or a forward pass in eval mode under inference_mode
+    (with the model's own flip TTA setting)."""
     x = torch.randn(batch, 3, size, size)
     y = torch.randint(0, 2, (batch, model.head.out_features)).float()
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
     loss_fn = torch.nn.BCEWithLogitsLoss()
 
     def step() -> None:
-        if train:
-            model.train()
-            loss = loss_fn(model(x), y)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-        else:
-            model.eval()
-            with torch.inference_mode():
-                model(x)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            if train:
+                model.train()
+                loss = loss_fn(model(x).float(), y)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+            else:
+                model.eval()
+                with torch.inference_mode():
+                    model(x)
 
     step()  # warm-up
     times = []
@@ -189,30 +207,65 @@ def images_per_s(
     return batch / statistics.median(times)
 
 
+def default_size(name: str) -> int:
+    """The side a model trains at by default: the seed preset's for seed_cnn, else ImageTrainConfig's."""
+    return (
+        IMAGE_PRESETS["seed"]["image_size"] if name == "seed_cnn" else ImageTrainConfig().image_size
+    )
+
+
 def throughput(args: argparse.Namespace, out: Any) -> dict[str, Any]:
+    """Training and prediction images/s of every registered image model at its default size (random weights,
+    5 labels, batch 32, the CPU); then cnn_small with contiguous input and with bf16 autocast, as ratios to it as built."""
     from brainnet.pipeline.models import MODELS
 
     cfg = ImageTrainConfig()
-    sizes = {"seed_cnn": IMAGE_PRESETS["seed"]["image_size"]}
     rows, results = [], {}
     for name in MODELS.names():
         if MODELS.get(name).data != "images":
             continue
-        size = sizes.get(name, cfg.image_size)
+        size = default_size(name)
         torch.manual_seed(0)
         model = MODELS.get(name).build((3, size, size), 5, cfg.replace(model=name))
-        model.flip_tta = False
         tr = images_per_s(model, size, True, args.steps)
+        # flip TTA as `brainnet predict` runs it after a default fit (the seed preset has none)
+        tta = hasattr(model, "flip_tta") and (False if name == "seed_cnn" else cfg.tta)
+        if hasattr(model, "flip_tta"):
+            model.flip_tta = tta
         ev = images_per_s(model, size, False, args.steps)
-        results[name] = {"size": size, "train": tr, "eval": ev}
-        rows.append(f"| {name} | {size} | {tr:.1f} | {ev:.1f} |")
+        results[name] = {"size": size, "train": tr, "predict": ev, "flip_tta": tta}
+        note = " (flip TTA: 2 passes)" if tta else ""
+        rows.append(f"| {name} | {size} | {tr:.1f} | {ev:.1f}{note} |")
+    size = default_size("cnn_small")
+    ratios = {}
+    for key, (
+        option,
+        value,
+    ) in {  # the variant against cnn_small as built (channels-last input, float32)
+        "contiguous_input": ("channels_last_on_cpu", False),
+        "bf16_autocast": ("bf16", True),
+    }.items():
+        pair = []
+        for variant in (False, True):
+            torch.manual_seed(0)
+            model = MODELS.get("cnn_small").build((3, size, size), 5, cfg)
+            if variant and option == "channels_last_on_cpu":
+                model.channels_last_on_cpu = value
+            bf16 = variant and option == "bf16"
+            pair.append(images_per_s(model, size, True, args.steps, bf16=bf16))
+        ratios[key] = pair[1] / pair[0]
+    results["cnn_small_training_ratios"] = ratios
     out.print(
         "\n".join(
             [
-                f"images/s on the CPU, batch 32, torch threads {torch.get_num_threads()}",
-                "| model | px | train images/s | eval images/s |",
+                f"images/s on the CPU, random weights, 5 labels, batch 32, torch threads "
+                f"{torch.get_num_threads()}, median of {args.steps} steps after one warm-up",
+                "| model | px | train images/s | predict images/s |",
                 "|---|---|---|---|",
                 *rows,
+                f"cnn_small at {size} px, training images/s ratio to the model as built (channels-last "
+                f"input, float32): contiguous input {ratios['contiguous_input']:.2f}, bf16 autocast "
+                f"{ratios['bf16_autocast']:.2f}",
             ]
         ),
         markup=False,
@@ -243,6 +296,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="--photos: override an option for every recipe",
     )
     parser.add_argument(
+        "--cnn-widths",
+        metavar="W1,W2,W3,W4",
+        help="--photos: build cnn_small with these four block widths (to choose them on --inner)",
+    )
+    parser.add_argument(
         "--throughput", action="store_true", help="images/s of every registered image model"
     )
     parser.add_argument("--steps", type=int, default=5, help="--throughput: timed steps per model")
@@ -254,6 +312,12 @@ def check_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -
     unknown = [r for r in args.recipes.split(",") if r not in RECIPES]
     if unknown:
         parser.error(f"unknown recipe(s) {', '.join(unknown)}; choose from {', '.join(RECIPES)}.")
+    if args.cnn_widths is not None:
+        widths = args.cnn_widths.split(",")
+        if len(widths) != 4 or not all(w.isdigit() and int(w) > 0 for w in widths):
+            parser.error(
+                f"--cnn-widths takes four positive integers such as 16,32,64,128; received {args.cnn_widths!r}."
+            )
     for kv in args.set or []:
         key = kv.split("=", 1)[0]
         if "=" not in kv or key not in ImageTrainConfig.field_names():

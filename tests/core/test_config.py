@@ -59,7 +59,7 @@ IMAGE_DEFAULTS = {
     "patience": 15,
     "time_steps": 6,
     "lr": 3e-3,
-    "image_size": 96,
+    "image_size": 64,
     "pretrained": None,
     "download_weights": False,
     "backbone_lr_mult": 1.0,

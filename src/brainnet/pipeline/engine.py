@@ -218,7 +218,18 @@ class TorchEngine(Engine):
         def validation() -> tuple[Any, np.ndarray]:  # the same on every process
             if ema is not None:
                 ema.swap_in()
-            logits, kept, _ = image_logits(model, val_data, device, shard=ctx.rows(len(val_data)))
+            # the per-epoch check only picks the best epoch: one pass without flip TTA (half the cost); the
+            # validation probabilities behind thresholds and calibration come later, from engine.predict, with it
+            tta = getattr(model, "flip_tta", None)  # None: a model without TTA
+            if tta is not None:
+                model.flip_tta = False
+            try:
+                logits, kept, _ = image_logits(
+                    model, val_data, device, shard=ctx.rows(len(val_data))
+                )
+            finally:
+                if tta is not None:
+                    model.flip_tta = tta
             logits, kept = ctx.gather(logits, kept)
             return logits, val.Y[kept]
 

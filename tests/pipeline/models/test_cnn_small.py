@@ -83,3 +83,43 @@ def test_tta_is_inside_the_onnx_graph():
             .numpy()
         )
     np.testing.assert_allclose(onnx_p, p, atol=1e-5)
+
+
+def test_epochs_are_checked_without_tta_and_the_thresholds_see_it(monkeypatch):
+    """The per-epoch validation only picks the best epoch: one pass, no flip TTA (half its cost); the validation
+    probabilities behind calibration and thresholds are predicted after the fit, with TTA, as is every
+    prediction of the saved model."""
+    from brainnet.pipeline import engine
+    from brainnet.pipeline.image_estimator import MultiLabelImageClassifier
+    from tests.pipeline.test_image_estimator import FAST, colour_images
+
+    seen = []  # flip_tta of the model at each image_logits call, in order
+    real = engine.image_logits
+
+    def spy(model, *args, **kwargs):
+        seen.append(model.flip_tta)
+        return real(model, *args, **kwargs)
+
+    monkeypatch.setattr(engine, "image_logits", spy)
+    est = MultiLabelImageClassifier(**{**FAST, "epochs": 2}).fit(colour_images(40))
+    assert seen == [False, False, True]  # epoch 1, epoch 2, then the validation probabilities
+    assert est.models_[0].flip_tta and est.recipe_.tta
+
+
+def test_cnn_small_reads_channels_last_input_on_the_cpu_with_the_same_logits():
+    torch.manual_seed(0)
+    model = MODELS.get("cnn_small").build((3, SIZE, SIZE), L, ImageTrainConfig()).eval()
+    seen = []
+    model.backbone[0].register_forward_pre_hook(
+        lambda _, args: seen.append(args[0].is_contiguous(memory_format=torch.channels_last))
+    )
+    x = torch.randn(4, 3, SIZE, SIZE)
+    with torch.no_grad():
+        fast = model(x)
+        model.channels_last_on_cpu = False
+        plain = model(x)
+    assert seen == [True, False]
+    torch.testing.assert_close(fast, plain, atol=1e-5, rtol=1e-5)
+    assert all(
+        t.is_contiguous() for t in model.state_dict().values()
+    )  # saved tensors are unchanged

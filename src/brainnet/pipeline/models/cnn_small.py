@@ -33,7 +33,7 @@ def conv_block(c_in: int, c_out: int) -> nn.Sequential:
     )
 
 
-def cnn_small_backbone(widths: tuple[int, ...] = WIDTHS, dropout: float = DROPOUT) -> nn.Sequential:
+def cnn_small_backbone(widths: tuple[int, ...], dropout: float = DROPOUT) -> nn.Sequential:
     """(B, 3, S, S) -> four ``conv_block``s -> global average pool -> Dropout -> (B, widths[-1])."""
     blocks, c_in = [], 3
     for c_out in widths:
@@ -51,7 +51,7 @@ def build_cnn_small(input_shape: tuple[int, ...], n_labels: int, cfg: Any) -> Im
     """The registered "cnn_small" (the default image model).
 
     Args:
-        input_shape: (3, S, S); S at least 16 (96 by default).
+        input_shape: (3, S, S); S at least 16 (64 by default).
         n_labels: L, one logit per label.
         cfg: reads ``pretrained`` (a local weights file; there are no ImageNet weights for it) and
             ``freeze_backbone``.
@@ -60,5 +60,8 @@ def build_cnn_small(input_shape: tuple[int, ...], n_labels: int, cfg: Any) -> Im
         An ``ImageClassifier`` mapping (B, 3, S, S) images to (B, L) logits.
     """
     check_image_size("cnn_small", image_side("cnn_small", input_shape), MIN_IMAGE_SIZE)
-    model = ImageClassifier("cnn_small", cnn_small_backbone(), WIDTHS[-1], n_labels)
+    model = ImageClassifier("cnn_small", cnn_small_backbone(WIDTHS), WIDTHS[-1], n_labels)
+    model.channels_last_on_cpu = (
+        True  # its convolutions train faster on channels-last input (README)
+    )
     return finish(model, cfg)
