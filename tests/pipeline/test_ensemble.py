@@ -28,12 +28,7 @@ def _weights(models):
     return [{k: v.detach().numpy() for k, v in m.state_dict().items()} for m in models]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_without_dropout_the_batched_members_equal_the_sequential_ones():

@@ -28,7 +28,6 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -45,6 +44,7 @@ from brainnet.core.training import (
     validation_logs,
 )
 from brainnet.pipeline.models.batched_mlp import BatchedMLP, dropout_masks, stacked_bce
+from brainnet.pipeline.threads import one_torch_thread
 
 
 class BatchedAdamW:
@@ -463,23 +463,11 @@ def fit_together(
     return model.cpu().to_members(), trainer.members
 
 
-@contextlib.contextmanager
-def one_cpu_thread(device: torch.device) -> Iterator[None]:
-    """Train on one torch thread on the CPU unless ``OMP_NUM_THREADS`` says otherwise.
-
-    A step is ~50 operations of 0.1-2 ms (yeast: (10, 128, 103) x (10, 103, 256)); with a second intra-op
-    thread each of them waits for both, and when another job holds a core that wait is a time slice: a default
-    yeast fit took 3.5 s on one thread and 91 s on two at load average 5 on 2 cores (``benchmarks/fit_speed.py
-    --threads-race``). The caller's thread count is back afterwards."""
-    n = torch.get_num_threads()
-    if device.type != "cpu" or n == 1 or "OMP_NUM_THREADS" in os.environ:
-        yield
-        return
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(n)
+def one_cpu_thread(device: torch.device) -> contextlib.AbstractContextManager[None]:
+    """Train on one torch thread on the CPU unless ``OMP_NUM_THREADS`` says otherwise: a step is ~50
+    operations of 0.1-2 ms (yeast: (10, 128, 103) x (10, 103, 256)), too small for a second thread
+    (``threads.one_torch_thread``; ``benchmarks/fit_speed.py --threads-race``)."""
+    return one_torch_thread(device.type == "cpu" and "OMP_NUM_THREADS" not in os.environ)
 
 
 def ensemble_callbacks(cfg: Any, save: Callback | None, verbose: bool, desc: str) -> list[Callback]:

@@ -26,7 +26,6 @@ import os
 import random
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -35,6 +34,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from brainnet.core.errors import BadImageError
+from brainnet.pipeline.threads import one_torch_thread
 
 if TYPE_CHECKING:
     from brainnet.core.data.images import ImageSet
@@ -134,7 +134,7 @@ class ImageDataset(Dataset):
 
     def __getitems__(self, indices: list) -> list[Item | BadItem]:
         """A batch of items (the DataLoader's fast path); single-threaded torch while in the main process."""
-        with _one_torch_thread():
+        with one_torch_thread():
             return [self[index] for index in indices]
 
     def fill_cache(self, threads: int | None = None) -> None:
@@ -143,25 +143,9 @@ class ImageDataset(Dataset):
             return
         todo = [i for i in range(len(self)) if not self._cached[i] and i not in self.bad]
         workers = threads or min(8, os.cpu_count() or 1)
-        with _one_torch_thread(), ThreadPoolExecutor(max_workers=workers) as pool:
+        with one_torch_thread(), ThreadPoolExecutor(max_workers=workers) as pool:
             for _ in pool.map(self.resized, todo):
                 pass
-
-
-@contextmanager
-def _one_torch_thread() -> Iterator[None]:
-    """Run torch ops on one thread: per-image ops are too small to gain from intra-op threads, and on a busy
-    machine those threads cost 10-30x (measured: a (3, 150, 150) op 0.1 ms on one thread, 3 ms on two).
-    New threads started inside (the cache's pool) inherit the setting."""
-    n = torch.get_num_threads()
-    if n == 1:  # e.g. in a DataLoader worker
-        yield
-        return
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(n)
 
 
 @dataclass
@@ -201,7 +185,7 @@ def collate_skip_bad(items: list[Item | BadItem | None]) -> ImageBatch:
     if not good:
         empty = torch.empty(0)
         return ImageBatch(empty, empty, torch.empty(0, dtype=torch.int64), bad)
-    with _one_torch_thread():
+    with one_torch_thread():
         return ImageBatch(
             torch.stack([it[0] for it in good]),  # (B, 3, S, S)
             torch.stack([it[1] for it in good]),  # (B, L)

@@ -20,12 +20,7 @@ LAYOUTS = [
 ]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _members(K: int, d: int, L: int, seed: int = 0, **layout) -> list[MLP]:
