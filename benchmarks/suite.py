@@ -225,7 +225,7 @@ def estimate_seconds(method: str, train, jobs: int) -> float | None:
 
     if method not in ("hgb", "rf", "et", "logistic"):
         return None
-    X, Y = np.nan_to_num(np.asarray(train.X, dtype=np.float64)), np.asarray(train.Y)
+    X, Y = np.nan_to_num(train.dense_X()), np.asarray(train.Y)  # the baselines densify too
     folds = TrainConfig().n_models
     rows = np.random.default_rng(0).permutation(len(X))[: len(X) * (folds - 1) // folds]
     X, Y = X[rows], Y[rows]
