@@ -248,7 +248,10 @@ class EnsembleTrainer:
         if self._dense:  # the per-member tensors become views of the one copy
             self.X = list(torch.split(self._X_all, sizes))  # type: ignore[arg-type]
         self.Y = list(torch.split(self._Y_all, sizes))
-        self._uncentred = _uncentred_rows(self.X, device) if cfg.sparse_first_layer else None
+        # sparse_first_layer: all members' training rows uncentred (CSR) and the (d,) shift c that centres them
+        self._sparse, self._shift = (
+            _uncentred_rows(self.X, device) if cfg.sparse_first_layer else (None, None)
+        )
         self.generators = [torch.Generator().manual_seed(s) for s in seeds]  # batch orders
         self.dropout_rngs = [np.random.default_rng([s, 0xD50]) for s in seeds]
         self.pos_weight = None if pos_weight is None else as_t(pos_weight)  # (K, L)
@@ -262,10 +265,10 @@ class EnsembleTrainer:
         ]
         self.callbacks = [_Members(), *callbacks, _AllStopped()]
         self.state = TrainState()
-        # with sparse_first_layer input dropout acts on the sparse batch's values (``_step``), not a mask
-        sparse_input = self._uncentred is not None
-        widths = [] if sparse_input else [(model.sizes[0], model.input_dropout)]
-        widths = widths if model.input_dropout > 0 else []
+        widths = []
+        # input dropout: a mask, or with sparse_first_layer on the sparse batch's values (``_step``)
+        if model.input_dropout > 0 and self._sparse is None:
+            widths.append((model.sizes[0], model.input_dropout))
         widths += [(h, model.dropout) for h in model.sizes[1:]] if model.dropout > 0 else []
         self._widths = widths
 
@@ -389,10 +392,10 @@ class EnsembleTrainer:
         x, y = self._batch(group, rows)
         rngs = [self.dropout_rngs[k] for k in group]
         B = rows[0].numel()
-        if self._uncentred is not None:  # a CSR (G B, d) batch of uncentred rows
+        if self._shift is not None:  # a CSR (G B, d) batch of uncentred rows
             if model.input_dropout > 0:
                 drop_values(rngs, x, model.input_dropout)
-            x = SparseBatch.from_csr(x, len(group), self._uncentred[1])
+            x = SparseBatch.from_csr(x, len(group), self._shift)
         masks = dropout_masks(rngs, B, self._widths, self.device) if self._widths else None
         pw = None
         if self.pos_weight is not None:
@@ -419,8 +422,8 @@ class EnsembleTrainer:
         G, B = len(group), rows[0].numel()
         at = torch.cat([r + self._offset[k] for k, r in zip(group, rows, strict=True)])  # (G B,)
         y = self._Y_all.index_select(0, at).view(G, B, -1)  # (G, B, L)
-        if self._uncentred is not None:
-            return self._uncentred[0][at.cpu().numpy()], y
+        if self._sparse is not None:
+            return self._sparse[at.cpu().numpy()], y
         if self._dense:
             return self._X_all.index_select(0, at).view(G, B, -1), y  # type: ignore[union-attr]
         x = torch.stack([self._rows(k, r) for k, r in zip(group, rows, strict=True)])  # (G, B, d)

@@ -23,6 +23,7 @@ from torch.nn import functional as F
 
 from brainnet.pipeline.models.activations import activation as make_activation
 from brainnet.pipeline.models.mlp import MLP
+from brainnet.pipeline.models.sparse_input import SparseBatch
 
 
 class BatchedMLP(nn.Module):
@@ -194,8 +195,6 @@ class BatchedMLP(nn.Module):
         (``sparse_input.py``): the first layer is then computed from its non-zeros, its input dropout
         already applied, and ``masks`` has no input mask.
         """
-        from brainnet.pipeline.models.sparse_input import SparseBatch
-
         pick = (lambda t: t) if idx is None else (lambda t: t.index_select(0, idx))
         masks = list(masks or [])
         z = x
