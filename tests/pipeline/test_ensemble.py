@@ -245,3 +245,122 @@ def test_the_ensemble_trains_on_one_cpu_thread_unless_omp_num_threads_is_set(mon
         assert threads.seen == [want, want]
         assert torch.get_num_threads() == 2
     torch.set_num_threads(1)
+
+
+# ---------------------------------------------------------------- sparse_first_layer (models/sparse_input.py)
+
+
+def _sparse_data(n=240, d=30, L=3, seed=0):
+    """A CSR table (35 % non-zero, so every column is in every batch of 32: see the first test) with two
+    missing values, and labels."""
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(seed)
+    dense = np.where(rng.random((n, d)) < 0.35, rng.normal(1.0, 1.0, size=(n, d)), 0.0)
+    Y = (dense[:, :L] + 0.5 * rng.normal(size=(n, L)) > 0.5).astype(np.int64)
+    dense[[3, 50], [0, 7]] = np.nan
+    return sp.csr_matrix(dense), Y
+
+
+@pytest.mark.parametrize("layers", [dict(), dict(batch_norm=False), dict(hidden_sizes=())])
+def test_sparse_first_layer_equals_the_dense_batches_without_input_dropout(layers, monkeypatch):
+    """x_u W - c W is x_std W: the same members (BatchNorm statistics included) and probabilities as dense
+    batches, to float tolerance. (Where a column is 0 in a whole batch the dense path's gradient for it is
+    rounding noise, which Adam turns into small steps, and the sparse path's is 0: the data here has none.)"""
+    from brainnet.pipeline.models.sparse_input import SparseBatch
+
+    X, Y = _sparse_data()
+    params = dict(SMALL, n_models=3, dropout=0.0, input_dropout=0.0, seed=2, **layers)
+    calls = []
+    original = SparseBatch.matmul
+    monkeypatch.setattr(SparseBatch, "matmul", lambda *a, **k: calls.append(1) or original(*a, **k))
+    dense = MultiLabelMLP(**params).fit(X, Y)
+    assert not calls
+    sparse = MultiLabelMLP(**params, sparse_first_layer=True).fit(X, Y)
+    assert calls and "from the sparse batches" in " ".join(sparse.notes_)
+    for a, b in zip(_weights(dense.models_), _weights(sparse.models_), strict=True):
+        assert a.keys() == b.keys()
+        for name in a:
+            np.testing.assert_allclose(a[name], b[name], atol=2e-5, err_msg=name)
+    for ha, hb in zip(dense.history_, sparse.history_, strict=True):
+        np.testing.assert_allclose(
+            [h["val_loss"] for h in ha], [h["val_loss"] for h in hb], atol=1e-5
+        )
+    np.testing.assert_allclose(
+        dense.predict_proba(X.toarray()), sparse.predict_proba(X.toarray()), atol=1e-5
+    )
+
+
+def test_sparse_first_layer_with_input_dropout_saves_an_ordinary_model(tmp_path):
+    """Input dropout on the non-zeros: the fit runs, differs from the fit without it, and the saved model is the
+    ordinary member format: loaded, it predicts what the fitted one does, on dense and on sparse rows."""
+    import brainnet
+    from brainnet.core.data.dataset import Dataset
+
+    X, Y = _sparse_data(seed=1)
+    params = dict(
+        SMALL, n_models=2, dropout=0.2, input_dropout=0.3, seed=0, sparse_first_layer=True
+    )
+    model = MultiLabelMLP(**params).fit(X, Y)
+    without = MultiLabelMLP(**dict(params, input_dropout=0.0)).fit(X, Y)
+    dense = X.toarray()
+    P = model.predict_proba(dense)
+    assert np.abs(P - without.predict_proba(dense)).max() > 1e-3  # the input dropout was applied
+    model.save(tmp_path / "m")
+    loaded = brainnet.load(tmp_path / "m")
+    names = list(model.feature_names_)
+    sparse_rows = Dataset(X, None, names, list(model.label_names_))
+    for rows in (dense, sparse_rows):
+        np.testing.assert_allclose(loaded.predict_proba(rows), P, atol=1e-6)
+    np.testing.assert_allclose(model.predict_proba(sparse_rows), P, atol=1e-6)
+
+
+def test_sparse_first_layer_is_refused_where_it_would_do_nothing():
+    from brainnet.core.errors import UserInputError
+    from brainnet.scratch.estimator import ScratchMultiLabelMLP
+
+    X, Y = _sparse_data(n=60)
+    on = dict(SMALL, epochs=1, sparse_first_layer=True)
+    with pytest.raises(UserInputError, match="these training features are dense"):
+        MultiLabelMLP(**on, n_models=2).fit(X.toarray(), Y)
+    for other in (dict(n_models=1), dict(n_models=3, batched_ensemble=False)):
+        with pytest.raises(UserInputError, match="works in the batched ensemble only"):
+            TrainConfig(**on, **other)
+    with pytest.raises(UserInputError, match="received model 'snn_mlp'"):
+        MultiLabelMLP(**on, n_models=2, model="snn_mlp", time_steps=2).fit(X, Y)
+    with pytest.raises(UserInputError, match="scratch engine makes every batch dense"):
+        ScratchMultiLabelMLP(**on, n_models=2).fit(X, Y)
+
+
+def test_sparse_first_layer_resumes_exactly_after_sigterm(tmp_path, monkeypatch):
+    """Killed at the start of epoch 3 with a checkpoint, resumed: the same weights as a run nobody stopped
+    (the sparse batches and their input dropout draw from the states the checkpoint holds)."""
+    import hashlib
+    import os
+    import signal
+
+    import brainnet.core.resume as resume
+    from brainnet.core import training
+
+    X, Y = _sparse_data(n=120, seed=3)
+    params = dict(SMALL, n_models=2, epochs=5, input_dropout=0.2, sparse_first_layer=True)
+    MultiLabelMLP(**params).fit(X, Y).save(tmp_path / "straight")
+    emit, count = training.emit, [0]
+
+    def signalling(loop, event, *args):
+        if event == "on_epoch_start":
+            count[0] += 1
+            if count[0] == 3:
+                os.kill(os.getpid(), signal.SIGTERM)
+        return emit(loop, event, *args)
+
+    monkeypatch.setattr(resume, "CHECKPOINT_INTERVAL_S", 0.0)
+    monkeypatch.setattr(training, "emit", signalling)
+    with pytest.raises(resume.Terminated):
+        MultiLabelMLP(**params).fit(X, Y, checkpoint=tmp_path / "ckpt")
+    monkeypatch.setattr(training, "emit", emit)
+    resumed = MultiLabelMLP(**params).fit(X, Y, checkpoint=tmp_path / "ckpt", resume=True)
+    assert "epoch 2" in resumed.notes_[-1] or any("epoch 2" in n for n in resumed.notes_)
+    resumed.save(tmp_path / "resumed")
+    sha = lambda p: hashlib.sha256((p / "weights.safetensors").read_bytes()).hexdigest()  # noqa: E731
+    assert sha(tmp_path / "resumed") == sha(tmp_path / "straight")

@@ -187,7 +187,9 @@ class TableRecipe(Recipe):
         if not arithmetic:
             Z = Xe
         elif is_sparse(Xe):
-            Z = SparseRows(Xe.tocsr(), self.scaler.transform_rows, len(names))
+            Z = SparseRows(
+                Xe.tocsr(), self.scaler.transform_rows, len(names), self.scaler.uncentred
+            )
         else:
             Z = self.scaler.transform_rows(Xe)
         return Dataset(Z, data.Y, names, data.label_names, data.name)

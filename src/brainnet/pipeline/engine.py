@@ -37,6 +37,13 @@ class TorchEngine(Engine):
         from brainnet.pipeline.models import model_for
 
         model_for(cfg.model, recipe.kind)  # a misspelt model fails before any data is read
+        if getattr(cfg, "sparse_first_layer", False) and not self.trains_together(cfg, recipe):
+            raise UserInputError(
+                "sparse_first_layer works in the batched ensemble of the table 'mlp' on one process; "
+                f"received model {cfg.model!r}"
+                + (" under torchrun" if cfg.model == "mlp" else "")
+                + ". Drop --sparse-first-layer (its members then train on dense batches)."
+            )
 
     def fit_one(
         self,
@@ -136,6 +143,11 @@ class TorchEngine(Engine):
         results[0].notes = [
             f"the {len(models)} members trained together as one batched network (stacked weights, "
             "per-member batches, early stopping and best weights)"
+            + (
+                "; the first layer from the sparse batches' non-zeros (input dropout on non-zero inputs)"
+                if getattr(cfg, "sparse_first_layer", False)
+                else ""
+            )
         ]
         return results
 

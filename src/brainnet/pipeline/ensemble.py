@@ -21,6 +21,13 @@ the same batches and initial weights); dropout masks come from a per-member NumP
 generator), so with dropout the members differ from the sequential path's but not from one another's: member k
 is the same, to float tolerance, whether trained with the others or alone (``tests/pipeline/test_ensemble.py``).
 Same seed, same machine: the same numbers.
+
+Sparse tables (``sparse_first_layer``, opt-in): the first layer is computed from each batch's non-zeros
+(``models/sparse_input.py``: x_u W - c W with x_u the rows scaled and not centred, c = mu / sigma), which is
+x_std W to float rounding, so the members, their BatchNorm statistics, validation (dense x_std rows) and what is
+saved are those of the dense path; with input dropout off the members equal the dense path's to float
+tolerance. Input dropout differs: it drops non-zero entries of x_u (a dropped entry becomes a raw 0), not
+entries of x_std.
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ import numpy as np
 import torch
 
 from brainnet.core.data.sparse import SparseRows, batch_rows
+from brainnet.core.errors import UserInputError
 from brainnet.core.training import (
     Callback,
     EarlyStopping,
@@ -44,6 +52,7 @@ from brainnet.core.training import (
     validation_logs,
 )
 from brainnet.pipeline.models.batched_mlp import BatchedMLP, dropout_masks, stacked_bce
+from brainnet.pipeline.models.sparse_input import SparseBatch, drop_values
 from brainnet.pipeline.threads import one_torch_thread
 
 
@@ -239,6 +248,10 @@ class EnsembleTrainer:
         if self._dense:  # the per-member tensors become views of the one copy
             self.X = list(torch.split(self._X_all, sizes))  # type: ignore[arg-type]
         self.Y = list(torch.split(self._Y_all, sizes))
+        # sparse_first_layer: all members' training rows uncentred (CSR) and the (d,) shift c that centres them
+        self._sparse, self._shift = (
+            _uncentred_rows(self.X, device) if cfg.sparse_first_layer else (None, None)
+        )
         self.generators = [torch.Generator().manual_seed(s) for s in seeds]  # batch orders
         self.dropout_rngs = [np.random.default_rng([s, 0xD50]) for s in seeds]
         self.pos_weight = None if pos_weight is None else as_t(pos_weight)  # (K, L)
@@ -252,7 +265,10 @@ class EnsembleTrainer:
         ]
         self.callbacks = [_Members(), *callbacks, _AllStopped()]
         self.state = TrainState()
-        widths = [(model.sizes[0], model.input_dropout)] if model.input_dropout > 0 else []
+        widths = []
+        # input dropout: a mask, or with sparse_first_layer on the sparse batch's values (``_step``)
+        if model.input_dropout > 0 and self._sparse is None:
+            widths.append((model.sizes[0], model.input_dropout))
         widths += [(h, model.dropout) for h in model.sizes[1:]] if model.dropout > 0 else []
         self._widths = widths
 
@@ -375,7 +391,12 @@ class EnsembleTrainer:
         idx = None if every else torch.tensor(pos, device=self.device)
         x, y = self._batch(group, rows)
         rngs = [self.dropout_rngs[k] for k in group]
-        masks = dropout_masks(rngs, x.shape[1], self._widths, self.device) if self._widths else None
+        B = rows[0].numel()
+        if self._shift is not None:  # a CSR (G B, d) batch of uncentred rows
+            if model.input_dropout > 0:
+                drop_values(rngs, x, model.input_dropout)
+            x = SparseBatch.from_csr(x, len(group), self._shift)
+        masks = dropout_masks(rngs, B, self._widths, self.device) if self._widths else None
         pw = None
         if self.pos_weight is not None:
             pw = self.pos_weight.index_select(0, torch.tensor(group, device=self.device))
@@ -394,14 +415,15 @@ class EnsembleTrainer:
         opt.step(idx)
         return values
 
-    def _batch(
-        self, group: list[int], rows: list[torch.Tensor]
-    ) -> tuple[torch.Tensor, torch.Tensor]:
+    def _batch(self, group: list[int], rows: list[torch.Tensor]) -> tuple[Any, torch.Tensor]:
         """The one place a step's inputs are made: member ``group[i]``'s rows ``rows[i]`` of its training
-        features and labels, stacked: ((G, B, d) float32, (G, B, L) float32) on ``device``."""
+        features and labels, stacked: ((G, B, d) float32, (G, B, L) float32) on ``device``; with
+        ``sparse_first_layer`` the features are a scipy CSR (G B, d) of uncentred rows (float64, a copy)."""
         G, B = len(group), rows[0].numel()
         at = torch.cat([r + self._offset[k] for k, r in zip(group, rows, strict=True)])  # (G B,)
         y = self._Y_all.index_select(0, at).view(G, B, -1)  # (G, B, L)
+        if self._sparse is not None:
+            return self._sparse[at.cpu().numpy()], y
         if self._dense:
             return self._X_all.index_select(0, at).view(G, B, -1), y  # type: ignore[union-attr]
         x = torch.stack([self._rows(k, r) for k, r in zip(group, rows, strict=True)])  # (G, B, d)
@@ -429,6 +451,22 @@ class EnsembleTrainer:
             out.update({k: z[i] for i, k in enumerate(group)})
         self.model.train()
         return [out[k] for k in ks]
+
+
+def _uncentred_rows(X: list[Any], device: torch.device) -> tuple[Any, torch.Tensor]:
+    """Every member's training rows, uncentred, as one CSR matrix (the members' rows one after another, as
+    ``_Y_all``), and the (d,) float32 shift that centres them (``SparseRows.uncentred_parts``)."""
+    from brainnet.core.data.sparse import stack
+
+    if not all(isinstance(x, SparseRows) and x.uncentred is not None for x in X):
+        raise UserInputError(
+            "sparse_first_layer computes the first layer from sparse tables (a sparse ARFF file, or a "
+            "mostly-zero table kept as a scipy CSR matrix); these training features are dense. Drop "
+            "--sparse-first-layer (sparse_first_layer: false), or pass the features as a scipy.sparse matrix."
+        )
+    parts = [x.uncentred_parts() for x in X]
+    rows = stack([p[0] for p in parts])
+    return rows, torch.as_tensor(parts[0][1], dtype=torch.float32, device=device)
 
 
 def fit_together(

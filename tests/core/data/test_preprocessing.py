@@ -54,3 +54,23 @@ def test_transform_is_the_formula_bit_for_bit_with_and_without_missing_values():
     Z = scaler.transform(X, NAMES)
     np.testing.assert_array_equal(Z, ((filled - scaler.mean) / scaler.scale).astype(np.float32))
     assert np.isfinite(Z).all()
+
+
+def test_uncentred_keeps_the_zeros_and_the_shift_gives_back_transform():
+    """X_u = impute(X) / scale keeps X's zeros (missing values filled), and X_u - mean / scale is transform."""
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(4)
+    X = np.where(
+        rng.random((40, 4)) < 0.3, rng.normal(size=(40, 4)) * [1, 10, 1, 1] + [0, 50, 0, 0], 0
+    )
+    X[[2, 7], [0, 1]] = np.nan
+    X[:, 3] = 0.0  # constant: scale 1
+    csr = sp.csr_matrix(X)
+    scaler, _ = FeatureScaler.fit(csr, ["a", "b", "c", "d"])
+    X_u, shift = scaler.uncentred(csr)
+    assert sp.issparse(X_u) and X_u.nnz == csr.nnz  # the same entries: zeros stay zeros
+    assert np.isnan(csr.data).sum() == 2  # the caller's matrix is unchanged
+    np.testing.assert_allclose(
+        X_u.toarray() - shift, scaler.transform_rows(csr.toarray()), atol=1e-6, rtol=1e-6
+    )

@@ -77,6 +77,19 @@ class FeatureScaler:
             out = ((X - self.mean) / self.scale).astype(np.float32)
         return out
 
+    def uncentred(self, X: Any) -> tuple[Any, np.ndarray]:
+        """A CSR matrix of checked raw rows split into (X_u, shift): X_u = impute(X) / scale, a CSR matrix
+        with X's zeros (the rows scaled, not centred), and shift = mean / scale (d,), so that
+        ``transform_rows(X.toarray())`` is ``X_u.toarray() - shift`` to float rounding. An engine that
+        multiplies X_u sparsely subtracts ``shift @ W`` once instead of centring every zero."""
+        X_u = X.tocsr().astype(np.float64)  # a copy: the caller's data stays as it was
+        # missing values are stored entries (NaN is not 0): fill them with the medians
+        if np.isnan(X_u.data).any():
+            missing = np.isnan(X_u.data)
+            X_u.data[missing] = self.medians[X_u.indices[missing]]
+        X_u.data /= self.scale[X_u.indices]
+        return X_u, self.mean / self.scale
+
     def check(self, X: Any, feature_names: list[str]) -> Any:
         """(n, d) float64 raw features that ``transform`` accepts (an exported graph does its arithmetic);
         a CSR matrix is checked without being made dense and returned as is."""

@@ -5,6 +5,11 @@ densifies them: its statistics are computed a block of columns at a time (``colu
 networks see are ``SparseRows``: the raw CSR matrix plus the row-wise arithmetic (imputation, standardisation),
 applied to each batch when it is made (``batch_rows``). Because that arithmetic is row by row and the same
 function as for dense data, a sparse table trains to the same numbers as its dense copy.
+
+Standardisation makes every zero non-zero, but it is affine: ``SparseRows.uncentred_parts()`` gives the rows
+scaled and not centred (a CSR matrix with the same zeros) and the shift that centres them, so an engine can
+multiply the sparse rows and subtract ``shift @ W`` once (``TrainConfig.sparse_first_layer``,
+``brainnet.pipeline.models.sparse_input``).
 """
 
 from __future__ import annotations
@@ -49,6 +54,29 @@ def vstack(a: Any, b: Any) -> Any:
     return np.vstack([a, b])
 
 
+def stack(mats: list[Any]) -> Any:
+    """CSR matrices' rows one after another, as one CSR matrix."""
+    import scipy.sparse as sp
+
+    return sp.vstack([to_csr(m) for m in mats], format="csr")
+
+
+def block_diagonal(rows: Any, blocks: int) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
+    """A CSR (G B, d) matrix of G blocks of B rows as the block-diagonal (G B, G d) matrix (block g's column j
+    at g d + j), by rows and by columns: ((indptr (G B + 1,), column (nnz,), float32 value (nnz,)),
+    (indptr (G d + 1,), row (nnz,), float32 value (nnz,)))."""
+    import scipy.sparse as sp
+
+    n, d = rows.shape
+    block = np.repeat(np.arange(n) // (n // blocks), np.diff(rows.indptr))  # (nnz,) of each entry
+    wide = sp.csr_matrix(
+        (rows.data.astype(np.float32), rows.indices + block * d, rows.indptr),
+        shape=(n, blocks * d),
+    )
+    by_cols = wide.tocsc()
+    return (wide.indptr, wide.indices, wide.data), (by_cols.indptr, by_cols.indices, by_cols.data)
+
+
 def column_blocks(X: Any, width: int = BLOCK_COLUMNS) -> Iterator[tuple[slice, np.ndarray]]:
     """(columns, (n, k) float64 C-ordered dense block) over the columns of a dense or sparse matrix."""
     d = X.shape[1]
@@ -65,10 +93,19 @@ class SparseRows:
     """Rows of a CSR matrix seen through a row-wise ``transform`` (raw (b, d) float64 -> (b, d') float32).
 
     Engines ask for batches (``rows(idx)``); nothing makes the whole matrix dense except ``dense()``.
+    ``uncentred`` (optional) splits a CSR matrix of raw rows into (scaled rows, a CSR matrix with the same
+    zeros; the (d,) shift) with ``transform(x) == scaled - shift`` (``FeatureScaler.uncentred``).
     """
 
-    def __init__(self, csr: Any, transform: Callable[[np.ndarray], np.ndarray], width: int) -> None:
+    def __init__(
+        self,
+        csr: Any,
+        transform: Callable[[np.ndarray], np.ndarray],
+        width: int,
+        uncentred: Callable[[Any], tuple[Any, np.ndarray]] | None = None,
+    ) -> None:
         self.csr, self.transform, self.width = csr, transform, width
+        self.uncentred = uncentred
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -78,7 +115,14 @@ class SparseRows:
         return self.csr.shape[0]
 
     def take(self, idx: Any) -> SparseRows:
-        return SparseRows(self.csr[idx], self.transform, self.width)
+        return SparseRows(self.csr[idx], self.transform, self.width, self.uncentred)
+
+    def uncentred_parts(self) -> tuple[Any, np.ndarray]:
+        """(X_u, shift): the rows as an (n, d') CSR matrix that keeps the zeros, and the (d',) shift with
+        ``rows(slice(None)) == X_u.toarray() - shift`` to float rounding."""
+        if self.uncentred is None:
+            raise ValueError("these rows have no uncentred form (their transform is not affine)")
+        return self.uncentred(self.csr)
 
     def rows(self, idx: Any) -> np.ndarray:
         """(b, d') float32: the rows ``idx`` (indices or a slice), densified and transformed."""

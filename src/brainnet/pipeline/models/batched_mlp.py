@@ -23,6 +23,7 @@ from torch.nn import functional as F
 
 from brainnet.pipeline.models.activations import activation as make_activation
 from brainnet.pipeline.models.mlp import MLP
+from brainnet.pipeline.models.sparse_input import SparseBatch
 
 
 class BatchedMLP(nn.Module):
@@ -190,15 +191,24 @@ class BatchedMLP(nn.Module):
 
         In training mode BatchNorm uses each member's batch statistics and updates the running ones of
         ``idx`` only; ``masks`` (training only) are the dropout masks, [(G, B, d), (G, B, h_1), ...], already
-        scaled by 1/(1-p), one per dropout layer that has p > 0 (input first).
+        scaled by 1/(1-p), one per dropout layer that has p > 0 (input first). ``x`` may be a ``SparseBatch``
+        (``sparse_input.py``): the first layer is then computed from its non-zeros, its input dropout
+        already applied, and ``masks`` has no input mask.
         """
         pick = (lambda t: t) if idx is None else (lambda t: t.index_select(0, idx))
         masks = list(masks or [])
         z = x
-        if self.input_dropout > 0 and masks:
+        if self.input_dropout > 0 and masks and not isinstance(x, SparseBatch):
             z = z * masks.pop(0)
+        if isinstance(z, SparseBatch) and self.n_hidden == 0:  # no hidden layer: the head is first
+            return z.matmul(pick(self.head_weight)) + pick(self.head_bias).unsqueeze(1)
         for i in range(self.n_hidden):
-            z = torch.bmm(z, pick(getattr(self, f"weight{i}")))  # (G, B, h)
+            w = pick(getattr(self, f"weight{i}"))
+            if isinstance(z, SparseBatch):
+                # BatchNorm in training mode removes the constant shift: no gradient through it
+                z = z.matmul(w, shift_gradient=not (self.batch_norm and self.training))  # (G, B, h)
+            else:
+                z = torch.bmm(z, w)  # (G, B, h)
             if self.batch_norm:
                 z = self._batch_norm(z, i, idx, pick)
             else:
