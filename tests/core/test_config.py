@@ -42,7 +42,7 @@ TABLE_DEFAULTS = {
     "batch_norm": True,
     "activation": "relu",
     "batched_ensemble": True,
-    "sparse_first_layer": False,
+    "sparse_first_layer": "off",
     "impute": True,
     "keep_id_columns": False,
     "winners": 80,

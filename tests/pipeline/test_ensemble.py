@@ -274,9 +274,9 @@ def test_sparse_first_layer_equals_the_dense_batches_without_input_dropout(layer
     calls = []
     original = SparseBatch.matmul
     monkeypatch.setattr(SparseBatch, "matmul", lambda *a, **k: calls.append(1) or original(*a, **k))
-    dense = MultiLabelMLP(**params).fit(X, Y)
+    dense = MultiLabelMLP(**params, sparse_first_layer="off").fit(X, Y)
     assert not calls
-    sparse = MultiLabelMLP(**params, sparse_first_layer=True).fit(X, Y)
+    sparse = MultiLabelMLP(**params, sparse_first_layer="on").fit(X, Y)
     assert calls and "from the sparse batches" in " ".join(sparse.notes_)
     for a, b in zip(_weights(dense.models_), _weights(sparse.models_), strict=True):
         assert a.keys() == b.keys()
@@ -299,7 +299,7 @@ def test_sparse_first_layer_with_input_dropout_saves_an_ordinary_model(tmp_path)
 
     X, Y = _sparse_data(seed=1)
     params = dict(
-        SMALL, n_models=2, dropout=0.2, input_dropout=0.3, seed=0, sparse_first_layer=True
+        SMALL, n_models=2, dropout=0.2, input_dropout=0.3, seed=0, sparse_first_layer="on"
     )
     model = MultiLabelMLP(**params).fit(X, Y)
     without = MultiLabelMLP(**dict(params, input_dropout=0.0)).fit(X, Y)
@@ -320,7 +320,7 @@ def test_sparse_first_layer_is_refused_where_it_would_do_nothing():
     from brainnet.scratch.estimator import ScratchMultiLabelMLP
 
     X, Y = _sparse_data(n=60)
-    on = dict(SMALL, epochs=1, sparse_first_layer=True)
+    on = dict(SMALL, epochs=1, sparse_first_layer="on")
     with pytest.raises(UserInputError, match="these training features are dense"):
         MultiLabelMLP(**on, n_models=2).fit(X.toarray(), Y)
     for other in (dict(n_models=1), dict(n_models=3, batched_ensemble=False)):
@@ -330,6 +330,33 @@ def test_sparse_first_layer_is_refused_where_it_would_do_nothing():
         MultiLabelMLP(**on, n_models=2, model="snn_mlp", time_steps=2).fit(X, Y)
     with pytest.raises(UserInputError, match="scratch engine makes every batch dense"):
         ScratchMultiLabelMLP(**on, n_models=2).fit(X, Y)
+
+
+def test_sparse_first_layer_auto_is_on_where_it_applies_and_quiet_elsewhere(monkeypatch):
+    """auto: the sparse path for a sparse table in the batched ensemble; dense data, one model, the sequential
+    members and the scratch engine train as before, with no error."""
+    from brainnet.core.errors import UserInputError
+    from brainnet.pipeline.models.sparse_input import SparseBatch
+    from brainnet.scratch.estimator import ScratchMultiLabelMLP
+
+    X, Y = _sparse_data(n=60)
+    calls = []
+    original = SparseBatch.matmul
+    monkeypatch.setattr(SparseBatch, "matmul", lambda *a, **k: calls.append(1) or original(*a, **k))
+    auto = dict(SMALL, epochs=1, sparse_first_layer="auto")
+    model = MultiLabelMLP(**auto, n_models=2).fit(X, Y)
+    assert calls and "from the sparse batches" in " ".join(model.notes_)
+    calls.clear()
+    for fitted in (
+        MultiLabelMLP(**auto, n_models=2).fit(X.toarray(), Y),
+        MultiLabelMLP(**auto, n_models=1).fit(X, Y),
+        MultiLabelMLP(**auto, n_models=2, batched_ensemble=False).fit(X, Y),
+        ScratchMultiLabelMLP(**auto, n_models=2).fit(X, Y),
+    ):
+        assert "from the sparse batches" not in " ".join(fitted.notes_)
+    assert not calls
+    with pytest.raises(UserInputError, match="sparse_first_layer.*on, auto or off"):
+        TrainConfig(sparse_first_layer="yes")
 
 
 def test_sparse_first_layer_resumes_exactly_after_sigterm(tmp_path, monkeypatch):
@@ -343,7 +370,7 @@ def test_sparse_first_layer_resumes_exactly_after_sigterm(tmp_path, monkeypatch)
     from brainnet.core import training
 
     X, Y = _sparse_data(n=120, seed=3)
-    params = dict(SMALL, n_models=2, epochs=5, input_dropout=0.2, sparse_first_layer=True)
+    params = dict(SMALL, n_models=2, epochs=5, input_dropout=0.2, sparse_first_layer="on")
     MultiLabelMLP(**params).fit(X, Y).save(tmp_path / "straight")
     emit, count = training.emit, [0]
 

@@ -37,6 +37,7 @@ from brainnet.core.decision.thresholds import OBJECTIVES
 from brainnet.core.errors import UserInputError
 
 POS_WEIGHTS = ("none", "auto")
+SPARSE_FIRST_LAYER = ("on", "auto", "off")
 
 
 def _option(help: str, default: Any = dataclasses.MISSING) -> Any:
@@ -276,12 +277,13 @@ class TrainConfig(CommonConfig):
         "trains them one after another (spiking and plastic models and torchrun always do)",
         True,
     )
-    sparse_first_layer: bool = _option(
-        "torch engine, model mlp, batched ensemble (n_models > 1), sparse tables only: compute the first "
-        "layer from each batch's non-zeros (the rows scaled, not centred, then the centring subtracted once: "
-        "the same numbers as the dense product) instead of from dense standardised rows; input dropout then "
-        "drops non-zero inputs only. Off: every batch is made dense",
-        False,
+    sparse_first_layer: str = _option(
+        "torch engine, model mlp, batched ensemble (n_models > 1), sparse tables: compute the first layer "
+        "from each batch's non-zeros (the rows scaled, not centred, then the centring subtracted once: the "
+        "same numbers as the dense product) instead of from dense standardised rows; input dropout then drops "
+        "non-zero inputs only. on: required (refused where it cannot apply); auto: on where it applies; off: "
+        "every batch is made dense",
+        "off",
     )
     # --- data
     impute: bool = _option("fill missing features with training medians; False rejects them", True)
@@ -319,11 +321,17 @@ class TrainConfig(CommonConfig):
             "a probability in [0, 1)",
         )
         _check(bool(self.activation.strip()), "activation", self.activation, "an activation name")
-        if self.sparse_first_layer and (self.n_models < 2 or not self.batched_ensemble):
+        _check(
+            self.sparse_first_layer in SPARSE_FIRST_LAYER,
+            "sparse_first_layer",
+            self.sparse_first_layer,
+            "on, auto or off",
+        )
+        if self.sparse_first_layer == "on" and (self.n_models < 2 or not self.batched_ensemble):
             raise UserInputError(
                 "sparse_first_layer works in the batched ensemble only (n_models > 1 and batched_ensemble "
                 f"true); received n_models={self.n_models}, batched_ensemble={self.batched_ensemble}. Use "
-                "n_models of 2 or more with the batched ensemble, or drop --sparse-first-layer."
+                "n_models of 2 or more with the batched ensemble, or --sparse-first-layer auto or off."
             )
         _check(self.winners >= 1, "winners", self.winners, "an integer >= 1")
         _check(self.plastic_epochs >= 1, "plastic_epochs", self.plastic_epochs, "an integer >= 1")

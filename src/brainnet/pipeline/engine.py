@@ -37,12 +37,14 @@ class TorchEngine(Engine):
         from brainnet.pipeline.models import model_for
 
         model_for(cfg.model, recipe.kind)  # a misspelt model fails before any data is read
-        if getattr(cfg, "sparse_first_layer", False) and not self.trains_together(cfg, recipe):
+        if getattr(cfg, "sparse_first_layer", "off") == "on" and not self.trains_together(
+            cfg, recipe
+        ):
             raise UserInputError(
                 "sparse_first_layer works in the batched ensemble of the table 'mlp' on one process; "
                 f"received model {cfg.model!r}"
                 + (" under torchrun" if cfg.model == "mlp" else "")
-                + ". Drop --sparse-first-layer (its members then train on dense batches)."
+                + ". Use --sparse-first-layer auto or off (its members then train on dense batches)."
             )
 
     def fit_one(
@@ -145,7 +147,7 @@ class TorchEngine(Engine):
             "per-member batches, early stopping and best weights)"
             + (
                 "; the first layer from the sparse batches' non-zeros (input dropout on non-zero inputs)"
-                if getattr(cfg, "sparse_first_layer", False)
+                if loops[0].ensemble.sparse_first_layer
                 else ""
             )
         ]

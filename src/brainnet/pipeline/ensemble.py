@@ -250,7 +250,9 @@ class EnsembleTrainer:
         self.Y = list(torch.split(self._Y_all, sizes))
         # sparse_first_layer: all members' training rows uncentred (CSR) and the (d,) shift c that centres them
         self._sparse, self._shift = (
-            _uncentred_rows(self.X, device) if cfg.sparse_first_layer else (None, None)
+            _uncentred_rows(self.X, device)
+            if uses_sparse_first_layer(cfg.sparse_first_layer, self.X)
+            else (None, None)
         )
         self.generators = [torch.Generator().manual_seed(s) for s in seeds]  # batch orders
         self.dropout_rngs = [np.random.default_rng([s, 0xD50]) for s in seeds]
@@ -273,6 +275,11 @@ class EnsembleTrainer:
         self._widths = widths
 
     # ------------------------------------------------------------------ the Loop protocol
+    @property
+    def sparse_first_layer(self) -> bool:
+        """Whether the first layer is computed from the sparse batches (``uses_sparse_first_layer``)."""
+        return self._shift is not None
+
     def snapshot(self) -> dict[str, torch.Tensor]:
         return {k: v.detach().clone() for k, v in self.model.state_dict().items()}
 
@@ -453,17 +460,25 @@ class EnsembleTrainer:
         return [out[k] for k in ks]
 
 
+def uses_sparse_first_layer(setting: str, X: list[Any]) -> bool:
+    """Whether the batched ensemble computes the first layer from sparse batches: ``setting`` "on" (refused
+    with a ``UserInputError`` when the members' training features ``X`` are dense), "auto" (when they are all
+    sparse ``SparseRows``) or "off"."""
+    sparse = all(isinstance(x, SparseRows) and x.uncentred is not None for x in X)
+    if setting == "on" and not sparse:
+        raise UserInputError(
+            "sparse_first_layer computes the first layer from sparse tables (a sparse ARFF file, or a "
+            "mostly-zero table kept as a scipy CSR matrix); these training features are dense. Drop "
+            "--sparse-first-layer on (use auto or off), or pass the features as a scipy.sparse matrix."
+        )
+    return setting != "off" and sparse
+
+
 def _uncentred_rows(X: list[Any], device: torch.device) -> tuple[Any, torch.Tensor]:
     """Every member's training rows, uncentred, as one CSR matrix (the members' rows one after another, as
     ``_Y_all``), and the (d,) float32 shift that centres them (``SparseRows.uncentred_parts``)."""
     from brainnet.core.data.sparse import stack
 
-    if not all(isinstance(x, SparseRows) and x.uncentred is not None for x in X):
-        raise UserInputError(
-            "sparse_first_layer computes the first layer from sparse tables (a sparse ARFF file, or a "
-            "mostly-zero table kept as a scipy CSR matrix); these training features are dense. Drop "
-            "--sparse-first-layer (sparse_first_layer: false), or pass the features as a scipy.sparse matrix."
-        )
     parts = [x.uncentred_parts() for x in X]
     rows = stack([p[0] for p in parts])
     return rows, torch.as_tensor(parts[0][1], dtype=torch.float32, device=device)

@@ -132,10 +132,10 @@ class ScratchEngine(Engine):
                 f"the scratch engine has no activation {cfg.activation!r}; available: {valid}. "
                 "Pick one of these or use --engine torch."
             )
-        if cfg.sparse_first_layer:
+        if cfg.sparse_first_layer == "on":
             raise UserInputError(
                 "the scratch engine makes every batch dense; sparse_first_layer is a torch-engine option. "
-                "Drop --sparse-first-layer, or use --engine torch."
+                "Use --sparse-first-layer auto or off, or --engine torch."
             )
         if cfg.device not in ("auto", "cpu"):
             raise UserInputError(
