@@ -28,6 +28,10 @@ estimate (gradient boosting times one label's fit, the forests four trees, logis
 that would pass its share stops after the seeds it finished; a pair still running at its share is stopped. Every
 skip and cut is written under its set's table and in the JSON.
 
+``--into EARLIER`` re-runs a part of an earlier run: the earlier ``EARLIER.json`` is read, the pairs run now replace
+its pairs of the same set and method, and the outputs cover both (their headers are both written, the earlier one
+under "kept from"), so a change to one method does not cost the whole suite again.
+
 Outputs: the tables on stdout (a table per set beside the reference levels of the issue, Bogatinovski et al. 2022,
 measured on re-drawn splits; a summary of mean rank and wins per metric), and ``OUT.json`` (header, every per-seed
 result, every skip), ``OUT.csv`` (one row per set, method and seed) and ``OUT.md`` (the tables as markdown).
@@ -173,6 +177,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         type=int,
         default=default_jobs(),
         help="threads of the forests and of boosting's labels (default: the cores this process may use)",
+    )
+    parser.add_argument(
+        "--into",
+        default=None,
+        metavar="EARLIER",
+        help="start from an earlier run's EARLIER.json: the (set, method) pairs run now replace its own, the "
+        "rest are kept, and the tables cover both (e.g. brainnet re-run after a change of its defaults)",
     )
     parser.add_argument(
         "--out",
@@ -490,6 +501,21 @@ def header(args: argparse.Namespace) -> dict[str, Any]:
     return run_header(versions, threads)
 
 
+def load_earlier(prefix: str) -> tuple[dict[str, Any], list[Pair], dict[str, str]]:
+    """(header, pairs with their runs, {set: about}) of an earlier run's ``PREFIX.json`` (``--into``)."""
+    path = Path(f"{prefix}.json")
+    try:
+        data = json.loads(path.read_text("utf-8"))
+        runs: dict[tuple[str, str], list[Run]] = {}
+        for r in data["runs"]:
+            runs.setdefault((r["dataset"], r["method"]), []).append(Run(**r))
+        pairs = [Pair(**p, runs=runs.get((p["dataset"], p["method"]), [])) for p in data["pairs"]]
+        info = {k: v for k, v in data.items() if k not in ("sets", "pairs", "runs")}
+        return info, pairs, dict(data["sets"])
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise SystemExit(f"--into {prefix}: cannot read {path} as a suite result: {e}") from None
+
+
 def write_outputs(out: str, info: dict, pairs: list[Pair], about: dict, specs: list) -> None:
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     payload = {
@@ -509,7 +535,12 @@ def write_outputs(out: str, info: dict, pairs: list[Pair], about: dict, specs: l
             row = [r.dataset, r.method, r.seed, f"{r.fit_seconds:.3f}", f"{r.peak_mb:.1f}"]
             writer.writerow(row + [r.metrics.get(k, "") for k in keys])
     atomic_write_text(f"{out}.csv", buf.getvalue(), force=True)
-    blocks = ["\n".join(["```", *header_lines(info), "```"])] + [to_markdown(s) for s in specs]
+    heads = [header_lines(info)] + [
+        ["kept from an earlier run (--into):", *header_lines(e)] for e in info.get("earlier", [])
+    ]
+    blocks = ["\n".join(["```", *lines, "```"]) for lines in heads] + [
+        to_markdown(s) for s in specs
+    ]
     atomic_write_text(f"{out}.md", "\n\n".join(blocks) + "\n", force=True)
 
 
@@ -519,15 +550,27 @@ def main(argv: list[str] | None = None) -> None:
     out = Console(highlight=False, width=width)
     log = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 200)
     info = header(args)
+    earlier = load_earlier(args.into) if args.into else None
     for line in header_lines(info):
         out.print(line, markup=False)
     start = time.perf_counter()
     pairs, about = run_suite(args, log)
     info["wall_seconds"] = round(time.perf_counter() - start, 1)
-    shown = [s for s in SETS if s in args.sets]
-    specs = [set_table(s, pairs, about[s], args.seeds) if s in about else None for s in shown]
+    sets, methods = list(args.sets), list(args.methods)
+    if earlier is not None:  # the earlier pairs that were not run again, then the new ones
+        old_info, old_pairs, old_about = earlier
+        new = {(p.dataset, p.method) for p in pairs}
+        pairs = [p for p in old_pairs if (p.dataset, p.method) not in new] + pairs
+        about = {**old_about, **about}
+        info["earlier"] = [{k: v for k, v in old_info.items() if k != "earlier"}]
+        info["earlier"] += old_info.get("earlier", [])
+        sets = [s for s in SETS if s in about]
+        methods = [m for m in METHODS if any(p.method == m for p in pairs)]
+    shown = [s for s in SETS if s in sets]
+    seeds = max([args.seeds, *(r.seed + 1 for p in pairs for r in p.runs)])
+    specs = [set_table(s, pairs, about[s], seeds) if s in about else None for s in shown]
     specs = [s for s in specs if s is not None]
-    specs.append(summary_table(pairs, args.methods, shown))
+    specs.append(summary_table(pairs, methods, shown))
     for spec in specs:
         out.print(to_rich(spec) if spec.rows else f"{spec.title}")
         for note in spec.notes:
