@@ -42,7 +42,7 @@ TABLE_DEFAULTS = {
     "batch_norm": True,
     "activation": "relu",
     "batched_ensemble": True,
-    "sparse_first_layer": "off",
+    "sparse_first_layer": "auto",
     "impute": True,
     "keep_id_columns": False,
     "winners": 80,
