@@ -28,6 +28,19 @@ def _weights(models):
     return [{k: v.detach().numpy() for k, v in m.state_dict().items()} for m in models]
 
 
+def _assert_same_fit(a, b, X):
+    """Two fitted estimators: the same members (every tensor), validation losses and probabilities on X."""
+    for wa, wb in zip(_weights(a.models_), _weights(b.models_), strict=True):
+        assert wa.keys() == wb.keys()
+        for name in wa:
+            np.testing.assert_allclose(wa[name], wb[name], atol=2e-5, err_msg=name)
+    for ha, hb in zip(a.history_, b.history_, strict=True):
+        np.testing.assert_allclose(
+            [h["val_loss"] for h in ha], [h["val_loss"] for h in hb], atol=1e-5
+        )
+    np.testing.assert_allclose(a.predict_proba(X), b.predict_proba(X), atol=1e-5)
+
+
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 
@@ -41,15 +54,7 @@ def test_without_dropout_the_batched_members_equal_the_sequential_ones():
     alone = MultiLabelMLP(**params, batched_ensemble=False).fit(X, Y)
     assert "trained together" in " ".join(together.notes_)
     assert "trained together" not in " ".join(alone.notes_)
-    for a, b in zip(_weights(together.models_), _weights(alone.models_), strict=True):
-        assert a.keys() == b.keys()
-        for name in a:
-            np.testing.assert_allclose(a[name], b[name], atol=2e-5, err_msg=name)
-    for ha, hb in zip(together.history_, alone.history_, strict=True):
-        np.testing.assert_allclose(
-            [h["val_loss"] for h in ha], [h["val_loss"] for h in hb], atol=1e-5
-        )
-    np.testing.assert_allclose(together.predict_proba(X), alone.predict_proba(X), atol=1e-5)
+    _assert_same_fit(together, alone, X)
 
 
 def _folds(cfg, X, Y, k):
@@ -278,17 +283,7 @@ def test_sparse_first_layer_equals_the_dense_batches_without_input_dropout(layer
     assert not calls
     sparse = MultiLabelMLP(**params, sparse_first_layer="on").fit(X, Y)
     assert calls and "from the sparse batches" in " ".join(sparse.notes_)
-    for a, b in zip(_weights(dense.models_), _weights(sparse.models_), strict=True):
-        assert a.keys() == b.keys()
-        for name in a:
-            np.testing.assert_allclose(a[name], b[name], atol=2e-5, err_msg=name)
-    for ha, hb in zip(dense.history_, sparse.history_, strict=True):
-        np.testing.assert_allclose(
-            [h["val_loss"] for h in ha], [h["val_loss"] for h in hb], atol=1e-5
-        )
-    np.testing.assert_allclose(
-        dense.predict_proba(X.toarray()), sparse.predict_proba(X.toarray()), atol=1e-5
-    )
+    _assert_same_fit(dense, sparse, X.toarray())
 
 
 def test_sparse_first_layer_with_input_dropout_saves_an_ordinary_model(tmp_path):
