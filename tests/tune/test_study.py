@@ -121,7 +121,10 @@ def _env() -> dict[str, str]:
 def test_a_killed_tune_continues_and_completes_the_count(table, tmp_path):
     out = tmp_path / "m"
     storage = f"sqlite:///{tmp_path.resolve() / 'm.study.db'}"
-    argv = [sys.executable, "-m", "brainnet.cli.main", *_cli(table, out, 5)]
+    # trials of 40 epochs (no early stop): a few tenths of a second each, so the 0.2 s poll sees 2 done before
+    # all 5 are (with FAST_CLI's 6 epochs, a fast machine finished the last three between two polls)
+    slow = ("--epochs", "40", "--patience", "40")
+    argv = [sys.executable, "-m", "brainnet.cli.main", *_cli(table, out, 5, *slow)]
     proc = subprocess.Popen(argv, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
     def two_done() -> bool:
