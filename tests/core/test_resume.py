@@ -110,7 +110,19 @@ def test_without_the_rng_states_the_resumed_run_would_differ(data, straight, tmp
     assert _sha(tmp_path / "m") != straight
 
 
-def test_ctrl_c_keeps_todays_behaviour_with_a_checkpoint(data, tmp_path, monkeypatch):
+@pytest.fixture
+def default_sigint():
+    """SIGINT raising KeyboardInterrupt, as in a terminal. Python installs that handler only when its parent
+    left SIGINT at the default; a shell's background job (`make test &`, nohup) inherits it ignored, and then
+    the signal the test sends would never arrive."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+def test_ctrl_c_keeps_todays_behaviour_with_a_checkpoint(
+    data, tmp_path, monkeypatch, default_sigint
+):
     """SIGINT: training ends cleanly with the members so far (no exception, no exit); the checkpoint
     holds the last finished epoch, so the run could still be resumed."""
     monkeypatch.setattr(resume, "CHECKPOINT_INTERVAL_S", 3600.0)
