@@ -23,11 +23,11 @@ is the same, to float tolerance, whether trained with the others or alone (``tes
 Same seed, same machine: the same numbers.
 
 Sparse tables (``sparse_first_layer``; "auto", the default, turns it on for sparse features): the first layer is
-computed from each batch's non-zeros (``models/sparse_input.py``: x_u W - c W with x_u the rows scaled and not centred, c = mu / sigma), which is
-x_std W to float rounding, so the members, their BatchNorm statistics, validation (dense x_std rows) and what is
-saved are those of the dense path; with input dropout off the members equal the dense path's to float
-tolerance. Input dropout differs: it drops non-zero entries of x_u (a dropped entry becomes a raw 0), not
-entries of x_std.
+computed from each batch's non-zeros (``models/sparse_input.py``: x_u W - c W with x_u the rows scaled and not
+centred, c = mu / sigma), which is x_std W to float rounding, so the members, their BatchNorm statistics,
+validation (dense x_std rows) and what is saved are those of the dense path; with input dropout off the members
+equal the dense path's to float tolerance. Input dropout differs: it drops non-zero entries of x_u (a dropped
+entry becomes a raw 0), not entries of x_std.
 """
 
 from __future__ import annotations
