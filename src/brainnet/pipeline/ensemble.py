@@ -477,10 +477,10 @@ def uses_sparse_first_layer(setting: str, X: list[Any]) -> bool:
 def _uncentred_rows(X: list[Any], device: torch.device) -> tuple[Any, torch.Tensor]:
     """Every member's training rows, uncentred, as one CSR matrix (the members' rows one after another, as
     ``_Y_all``), and the (d,) float32 shift that centres them (``SparseRows.uncentred_parts``)."""
-    from brainnet.core.data.sparse import stack
+    from brainnet.core.data.sparse import vstack
 
     parts = [x.uncentred_parts() for x in X]
-    rows = stack([p[0] for p in parts])
+    rows = vstack(*(p[0] for p in parts))
     return rows, torch.as_tensor(parts[0][1], dtype=torch.float32, device=device)
 
 

@@ -45,20 +45,13 @@ def to_csr(X: Any) -> Any:
     return sp.csr_matrix(X, dtype=np.float64)
 
 
-def vstack(a: Any, b: Any) -> Any:
-    """Rows of ``a`` then ``b``; sparse when either is."""
-    if is_sparse(a) or is_sparse(b):
+def vstack(*mats: Any) -> Any:
+    """The rows of ``mats`` one after another; sparse (CSR) when any of them is."""
+    if any(is_sparse(m) for m in mats):
         import scipy.sparse as sp
 
-        return sp.vstack([to_csr(a), to_csr(b)], format="csr")
-    return np.vstack([a, b])
-
-
-def stack(mats: list[Any]) -> Any:
-    """CSR matrices' rows one after another, as one CSR matrix."""
-    import scipy.sparse as sp
-
-    return sp.vstack([to_csr(m) for m in mats], format="csr")
+        return sp.vstack([to_csr(m) for m in mats], format="csr")
+    return np.vstack(mats)
 
 
 def block_diagonal(rows: Any, blocks: int) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
