@@ -270,6 +270,12 @@ class TrainConfig(CommonConfig):
     input_dropout: float = _option("dropout on the standardised inputs, in [0, 1)", 0.1)
     batch_norm: bool = _option("BatchNorm1d after each hidden linear layer", True)
     activation: str = _option("non-linearity of the hidden layers", "relu")
+    ranking_loss: float = _option(
+        "weight of a listwise term added to BCE: the cross-entropy between each row's softmax over its "
+        "labels' logits and its labels shared equally (rows without a label add nothing), per label like "
+        "BCE's sum over a row; 0 is plain BCE",
+        0.0,
+    )
     # --- how the torch engine trains the n_models members of the table mlp
     batched_ensemble: bool = _option(
         "torch engine, model mlp, n_models > 1: train the members together as one batched network "
@@ -288,6 +294,13 @@ class TrainConfig(CommonConfig):
     )
     # --- data
     impute: bool = _option("fill missing features with training medians; False rejects them", True)
+    scale_binary: bool = _option(
+        "divide 0/1 columns (indicators, one-hot categories, word-presence features) by their standard "
+        "deviation like the other features; false (the default, chosen by inner validation on eight MULAN "
+        "training files: README 'Fit speed'): they are only centred, so a rare indicator does not become a "
+        "large input",
+        False,
+    )
     keep_id_columns: bool = _option(
         "keep a text column with a different value on (nearly) every row (an identifier; dropped by "
         "default, with a note)",
@@ -322,6 +335,7 @@ class TrainConfig(CommonConfig):
             "a probability in [0, 1)",
         )
         _check(bool(self.activation.strip()), "activation", self.activation, "an activation name")
+        _check(self.ranking_loss >= 0, "ranking_loss", self.ranking_loss, "a weight >= 0 such as 1.0")
         _check(
             self.sparse_first_layer in SPARSE_FIRST_LAYER,
             "sparse_first_layer",

@@ -173,7 +173,12 @@ class TableRecipe(Recipe):
         self.encoder, notes = TableEncoder.fit(data, keep_ids=keep)
         self.feature_names = self.encoder.feature_names
         Xe = self.encoder.transform(data)
-        self.scaler, more = FeatureScaler.fit(Xe, self.encoder.encoded_names, impute=cfg.impute)
+        self.scaler, more = FeatureScaler.fit(
+            Xe,
+            self.encoder.encoded_names,
+            impute=cfg.impute,
+            scale_binary=bool(getattr(cfg, "scale_binary", False)),
+        )
         return notes + more
 
     def encode(self, data: Dataset, *, arithmetic: bool = True) -> Dataset:

@@ -74,3 +74,32 @@ def test_uncentred_keeps_the_zeros_and_the_shift_gives_back_transform():
     np.testing.assert_allclose(
         X_u.toarray() - shift, scaler.transform_rows(csr.toarray()), atol=1e-6, rtol=1e-6
     )
+
+
+def test_scale_binary_false_only_centres_the_0_1_columns_dense_and_sparse_alike():
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(0)
+    X = np.column_stack(
+        [
+            (rng.random(200) < 0.02).astype(float),  # a rare indicator: sd 0.14, x/sd would reach 7
+            (rng.random(200) < 0.5).astype(float),
+            rng.normal(3.0, 2.0, 200),  # not 0/1: standardised either way
+            np.where(rng.random(200) < 0.1, np.nan, (rng.random(200) < 0.3).astype(float)),
+        ]
+    )
+    names = ["rare", "half", "real", "gappy"]
+    standard, _ = FeatureScaler.fit(X, names)
+    unit, _ = FeatureScaler.fit(X, names, scale_binary=False)
+    np.testing.assert_array_equal(unit.scale[[0, 1, 3]], 1.0)  # imputed medians keep a 0/1 column 0/1
+    assert unit.scale[2] == standard.scale[2] != 1.0
+    np.testing.assert_array_equal(unit.mean, standard.mean)
+    assert standard.scale[0] < 0.2  # the default divides the rare indicator by its small sd
+    Z = unit.transform(X, names)
+    np.testing.assert_allclose(Z[:, :2], X[:, :2] - unit.mean[:2], atol=1e-6)
+    sparse, _ = FeatureScaler.fit(sp.csr_matrix(np.nan_to_num(X, nan=0.0)), names, scale_binary=False)
+    dense, _ = FeatureScaler.fit(np.nan_to_num(X, nan=0.0), names, scale_binary=False)
+    np.testing.assert_array_equal(sparse.scale, dense.scale)
+    assert FeatureScaler.from_dict(json.loads(json.dumps(unit.to_dict()))).scale.tolist() == (
+        unit.scale.tolist()
+    )

@@ -29,16 +29,18 @@ class FeatureScaler:
 
     @classmethod
     def fit(
-        cls, X: Any, feature_names: list[str], *, impute: bool = True
+        cls, X: Any, feature_names: list[str], *, impute: bool = True, scale_binary: bool = True
     ) -> tuple[FeatureScaler, list[str]]:
         """Fit on training features: an (n, d) array, or a CSR matrix (never made dense whole: its
         statistics are computed a block of columns at a time, to the same numbers as its dense copy).
+        ``scale_binary=False``: a column whose training values are all 0 or 1 (after imputation) keeps scale 1
+        (centred, not divided by its standard deviation, which would make a rare indicator a large input).
 
         Returns:
             (scaler, notes): notes say what was imputed and which features are constant.
         """
         parts = [_column_stats(block) for _, block in column_blocks(X)]
-        per_col, medians, mean, std = (np.concatenate(p) for p in zip(*parts, strict=True))
+        per_col, medians, mean, std, binary = (np.concatenate(p) for p in zip(*parts, strict=True))
         notes: list[str] = []
         if per_col.any():
             if not impute:
@@ -61,7 +63,8 @@ class FeatureScaler:
             notes.append(
                 f"{len(names)} constant feature(s) carry no information: {', '.join(names[:10])}"
             )
-        return cls(medians, mean, np.where(constant, 1.0, std), impute), notes
+        unit = constant if scale_binary else constant | binary
+        return cls(medians, mean, np.where(unit, 1.0, std), impute), notes
 
     def transform(self, X: np.ndarray, feature_names: list[str]) -> np.ndarray:
         """(n, d) raw features -> (n, d) float32 standardised features."""
@@ -129,15 +132,16 @@ class FeatureScaler:
         return cls(*arrays, impute=bool(d["impute"]))
 
 
-def _column_stats(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _column_stats(X: np.ndarray) -> tuple[np.ndarray, ...]:
     """(n, k) float64 -> per column: (missing counts, medians, means and standard deviations after
-    filling the missing values with the medians)."""
+    filling the missing values with the medians, and whether every filled value is 0 or 1)."""
     missing = np.isnan(X)
     all_missing = missing.all(axis=0)
     with np.errstate(all="ignore"):
         medians = np.where(all_missing, 0.0, np.nanmedian(np.where(all_missing, 0.0, X), axis=0))
     filled = np.where(missing, medians, X) if missing.any() else X
-    return missing.sum(axis=0), medians, filled.mean(axis=0), filled.std(axis=0)
+    binary = ((filled == 0) | (filled == 1)).all(axis=0)
+    return missing.sum(axis=0), medians, filled.mean(axis=0), filled.std(axis=0), binary
 
 
 def _raise_missing(count: int, column: str, row: int, where: str) -> None:
