@@ -44,6 +44,7 @@ TABLE_DEFAULTS = {
     "batched_ensemble": True,
     "sparse_first_layer": "auto",
     "impute": True,
+    "scale_binary": False,
     "keep_id_columns": False,
     "winners": 80,
     "plastic_epochs": 5,
@@ -124,7 +125,13 @@ def test_per_kind_defaults_go_through_kind_defaults_only():
 def test_spiking_and_plastic_table_models_keep_the_recipe_they_were_measured_with(model):
     from brainnet import MultiLabelMLP
 
-    before = {"hidden_sizes": (512,), "batch_size": 64, "lr": 1e-3, "patience": 20}
+    before = {
+        "hidden_sizes": (512,),
+        "batch_size": 64,
+        "lr": 1e-3,
+        "patience": 20,
+        "scale_binary": True,
+    }
     cfg = TrainConfig.from_dict({"model": model})
     assert {k: getattr(cfg, k) for k in before} == before
     est = MultiLabelMLP(model=model)

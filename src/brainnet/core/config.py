@@ -270,12 +270,6 @@ class TrainConfig(CommonConfig):
     input_dropout: float = _option("dropout on the standardised inputs, in [0, 1)", 0.1)
     batch_norm: bool = _option("BatchNorm1d after each hidden linear layer", True)
     activation: str = _option("non-linearity of the hidden layers", "relu")
-    ranking_loss: float = _option(
-        "weight of a listwise term added to BCE: the cross-entropy between each row's softmax over its "
-        "labels' logits and its labels shared equally (rows without a label add nothing), per label like "
-        "BCE's sum over a row; 0 is plain BCE",
-        0.0,
-    )
     # --- how the torch engine trains the n_models members of the table mlp
     batched_ensemble: bool = _option(
         "torch engine, model mlp, n_models > 1: train the members together as one batched network "
@@ -335,7 +329,6 @@ class TrainConfig(CommonConfig):
             "a probability in [0, 1)",
         )
         _check(bool(self.activation.strip()), "activation", self.activation, "an activation name")
-        _check(self.ranking_loss >= 0, "ranking_loss", self.ranking_loss, "a weight >= 0 such as 1.0")
         _check(
             self.sparse_first_layer in SPARSE_FIRST_LAYER,
             "sparse_first_layer",
@@ -482,6 +475,7 @@ _TABLE_RECIPE_BEFORE_FIT_SPEED: dict[str, Any] = {
     "batch_size": 64,
     "lr": 1e-3,
     "patience": 20,
+    "scale_binary": True,
 }
 MODEL_DEFAULTS: dict[type, dict[str, dict[str, Any]]] = {
     TrainConfig: {

@@ -51,12 +51,7 @@ from brainnet.core.training import (
     run_loop,
     validation_logs,
 )
-from brainnet.pipeline.models.batched_mlp import (
-    BatchedMLP,
-    dropout_masks,
-    stacked_bce,
-    stacked_softmax_ce,
-)
+from brainnet.pipeline.models.batched_mlp import BatchedMLP, dropout_masks, stacked_bce
 from brainnet.pipeline.models.sparse_input import SparseBatch, drop_values
 from brainnet.pipeline.threads import one_torch_thread
 
@@ -262,7 +257,6 @@ class EnsembleTrainer:
         self.generators = [torch.Generator().manual_seed(s) for s in seeds]  # batch orders
         self.dropout_rngs = [np.random.default_rng([s, 0xD50]) for s in seeds]
         self.pos_weight = None if pos_weight is None else as_t(pos_weight)  # (K, L)
-        self.ranking_loss = float(getattr(cfg, "ranking_loss", 0.0))
         params = [p for p in model.parameters()]
         self.optimizer = BatchedAdamW(params, K, cfg.lr, cfg.weight_decay)
         key = "val_loss" if cfg.monitor == "loss" else f"val_{cfg.monitor}"
@@ -414,10 +408,7 @@ class EnsembleTrainer:
         if self.pos_weight is not None:
             pw = self.pos_weight.index_select(0, torch.tensor(group, device=self.device))
             pw = pw.unsqueeze(1)  # (G, 1, L)
-        logits = model(x, idx, masks)
-        losses = stacked_bce(logits, y, pw)  # (G,)
-        if self.ranking_loss > 0:
-            losses = losses + self.ranking_loss * stacked_softmax_ce(logits, y)
+        losses = stacked_bce(model(x, idx, masks), y, pw)  # (G,)
         values = losses.detach().cpu().tolist()
         for k, v in zip(group, values, strict=True):
             if not math.isfinite(v):

@@ -91,13 +91,17 @@ def test_scale_binary_false_only_centres_the_0_1_columns_dense_and_sparse_alike(
     names = ["rare", "half", "real", "gappy"]
     standard, _ = FeatureScaler.fit(X, names)
     unit, _ = FeatureScaler.fit(X, names, scale_binary=False)
-    np.testing.assert_array_equal(unit.scale[[0, 1, 3]], 1.0)  # imputed medians keep a 0/1 column 0/1
+    np.testing.assert_array_equal(
+        unit.scale[[0, 1, 3]], 1.0
+    )  # imputed medians keep a 0/1 column 0/1
     assert unit.scale[2] == standard.scale[2] != 1.0
     np.testing.assert_array_equal(unit.mean, standard.mean)
     assert standard.scale[0] < 0.2  # the default divides the rare indicator by its small sd
     Z = unit.transform(X, names)
     np.testing.assert_allclose(Z[:, :2], X[:, :2] - unit.mean[:2], atol=1e-6)
-    sparse, _ = FeatureScaler.fit(sp.csr_matrix(np.nan_to_num(X, nan=0.0)), names, scale_binary=False)
+    sparse, _ = FeatureScaler.fit(
+        sp.csr_matrix(np.nan_to_num(X, nan=0.0)), names, scale_binary=False
+    )
     dense, _ = FeatureScaler.fit(np.nan_to_num(X, nan=0.0), names, scale_binary=False)
     np.testing.assert_array_equal(sparse.scale, dense.scale)
     assert FeatureScaler.from_dict(json.loads(json.dumps(unit.to_dict()))).scale.tolist() == (

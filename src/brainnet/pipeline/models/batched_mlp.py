@@ -292,12 +292,3 @@ def stacked_bce(
         logits, targets, pos_weight=pos_weight, reduction="none"
     )
     return loss.mean(dim=(1, 2))
-
-
-def stacked_softmax_ce(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    """Per member, the listwise term of ``ranking_loss``: each row's cross-entropy between the softmax of its
-    logits and its labels shared equally, divided by the number of labels (so that a weight of 1 weighs it like
-    BCE summed over a row), averaged over the batch's rows; a row without a label adds 0. (G, B, L) -> (G,)."""
-    share = targets / targets.sum(dim=-1, keepdim=True).clamp_min(1.0)
-    ce = -(share * F.log_softmax(logits, dim=-1)).sum(dim=-1)  # (G, B)
-    return ce.mean(dim=1) / logits.shape[-1]
