@@ -40,12 +40,15 @@ from _tables import MULAN_SETS, TableSpec, comma_list, to_markdown  # noqa: E402
 from fit_speed import DATA, SELECT_SETS, clock, inner_split  # noqa: E402
 
 FIDELITY = 0.15  # share of the training rows that only watch the student's fidelity
-# augmented rows per batch: (mixup, Gaussian noise sigma in standardised units)
+MIN_ROWS = 1024  # real rows drawn per epoch at least (a small table's are drawn again), so an epoch has steps
+# augmented rows per batch: (mixup, Gaussian noise sigma in standardised units); "mixup, noise" adds a mixed
+# copy and a noisy copy of the batch, "mixup+noise" one mixed copy with noise on it
 VARIANTS: dict[str, tuple[bool, float]] = {
     "plain": (False, 0.0),
     "noise": (False, 0.3),
     "mixup": (True, 0.0),
     "mixup+noise": (True, 0.1),
+    "mixup, noise": (True, 0.3),
 }
 
 
@@ -116,10 +119,11 @@ def train_student(
     *,
     mixup: bool,
     noise: float,
+    both: bool = False,
     batch_size: int = 128,
     lr: float = 2e-3,
     weight_decay: float = 1e-2,
-    patience: int = 10,
+    patience: int = 20,
     max_epochs: int = 300,
     input_dropout: float = 0.1,
     dropout: float = 0.0,
@@ -148,21 +152,23 @@ def train_student(
     best, best_state, best_epoch, epoch = float("inf"), None, 0, 0
     for epoch in range(1, max_epochs + 1):
         student.train()
-        perm = torch.randperm(len(fit), generator=gen)
-        for start in range(0, len(fit), batch_size):
+        perm = torch.cat(
+            [torch.randperm(len(fit), generator=gen) for _ in range(-(-MIN_ROWS // len(fit)))]
+        )
+        for start in range(0, max(len(fit), MIN_ROWS), batch_size):
             rows = perm[start : start + batch_size]
             if len(rows) < 2:
                 continue
             x = X_fit[rows]  # (B, d)
-            if mixup or noise > 0:
-                extra = x
-                if mixup:
-                    other = X_fit[torch.randint(len(fit), (len(rows),), generator=gen)]
-                    lam = torch.rand(len(rows), 1, generator=gen)
-                    extra = lam * x + (1 - lam) * other
-                if noise > 0:
-                    extra = extra + noise * torch.randn(extra.shape, generator=gen)
-                x = torch.cat([x, extra])  # (2B, d)
+            parts = [x]
+            if mixup:
+                other = X_fit[torch.randint(len(fit), (len(rows),), generator=gen)]
+                lam = torch.rand(len(rows), 1, generator=gen)
+                parts.append(lam * x + (1 - lam) * other)
+            if noise > 0:
+                noisy = x if both or not mixup else parts.pop()
+                parts.append(noisy + noise * torch.randn(x.shape, generator=gen))
+            x = torch.cat(parts)  # (B to 3B, d)
             loss = F.binary_cross_entropy_with_logits(student(x), teach(x))
             opt.zero_grad()
             loss.backward()
@@ -238,7 +244,13 @@ def run(args: argparse.Namespace) -> tuple[TableSpec, dict[int, Any], Any]:
                     mixup, noise = VARIANTS[variant]
                     _, c0 = clock()
                     student, info = train_student(
-                        ensemble.models_, X_in, width, seed, mixup=mixup, noise=noise
+                        ensemble.models_,
+                        X_in,
+                        width,
+                        seed,
+                        mixup=mixup,
+                        noise=noise,
+                        both=variant == "mixup, noise",
                     )
                     seconds = clock()[1] - c0
                     a, f = scores(ensemble, student_probabilities(student, X_val), held.Y)
@@ -265,7 +277,14 @@ def run(args: argparse.Namespace) -> tuple[TableSpec, dict[int, Any], Any]:
     seeds = ", ".join(map(str, range(args.seeds)))
     spec = TableSpec(
         f"validation AP (80/20 inner splits of the training files, seeds {seeds}: means)",
-        ["model", *args.sets, "mean AP", "worst set vs ensemble", "mean micro-F1", "CPU / ensemble"],
+        [
+            "model",
+            *args.sets,
+            "mean AP",
+            "worst set vs ensemble",
+            "mean micro-F1",
+            "CPU / ensemble",
+        ],
     )
     base = {s: float(np.mean(v)) for s, v in ap["ensemble"].items()}
     base_cpu = float(np.sum(cpu["ensemble"]))
@@ -299,7 +318,14 @@ def speed(keep: dict[int, Any], model: Any, runs: int) -> TableSpec:
 
     spec = TableSpec(
         "predict on 10,000 yeast rows against MLPClassifier((100,)).predict_proba, 1 thread, one process",
-        ["model", "predict_proba ms", "/ MLPClassifier", "predict ms", "/ MLPClassifier"],
+        [
+            "model",
+            "predict_proba ms",
+            "predict ms",
+            "MLPClassifier ms",
+            "predict_proba / MLPC",
+            "predict / MLPC",
+        ],
     )
     with tempfile.TemporaryDirectory() as tmp:
         models = {"ensemble (10 x 256)": model}
@@ -308,7 +334,9 @@ def speed(keep: dict[int, Any], model: Any, runs: int) -> TableSpec:
             path = est.save(Path(tmp) / name.replace(" ", "_").replace("(", "").replace(")", ""))
             rows = {r[0]: r for r in versus_sklearn(path, 10_000, runs, 3)}
             proba, pred = rows["brainnet predict_proba (warm)"], rows["brainnet predict (warm)"]
-            spec.rows.append([name, proba[1], proba[2], pred[1], pred[2]])
+            ref = rows["MLPClassifier predict_proba"][1]
+            ratios = [f"{float(r[1]) / float(ref):.2f}x" for r in (proba, pred)]
+            spec.rows.append([name, proba[1], pred[1], ref, *ratios])
             print(" | ".join(spec.rows[-1]), flush=True)
     spec.notes.append(
         f"medians of {runs} warm runs, each alternated with MLPClassifier's in the same run; a student is "
