@@ -43,6 +43,7 @@ TABLE_DEFAULTS = {
     "activation": "relu",
     "batched_ensemble": True,
     "sparse_first_layer": "auto",
+    "distill": 0,
     "impute": True,
     "scale_binary": False,
     "keep_id_columns": False,

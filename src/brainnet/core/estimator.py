@@ -154,6 +154,13 @@ class Engine:
         preds = self.predict_members(models, cfg, recipe, data)
         return Predictions(np.mean([p.P for p in preds], axis=0), preds[0].kept, preds[0].bad)
 
+    def distill(
+        self, models: list[Any], cfg: Any, recipe: Recipe, train: Any
+    ) -> tuple[Any, dict[str, Any]]:
+        """One network of ``cfg.distill`` units that mimics the ensemble ``models`` on the ``recipe.encode``d
+        rows ``train``: (it, a summary of its training); only engines whose ``check`` accepts ``distill``."""
+        raise NotImplementedError
+
     def tensors_of(self, model: Any) -> dict[str, np.ndarray]:
         raise NotImplementedError
 
@@ -195,6 +202,8 @@ class MultiLabelEstimator(ConfigParams):
         validation_: which rows early stopping and the thresholds used, in words.
         notes_: what the user should know (imputation, constant labels, skipped images, interruption).
         interrupted_: True when Ctrl-C ended training early (the best model so far was kept).
+        distilled_: with ``distill``, the student that replaced the ensemble in ``models_`` (width, members,
+            epochs, fidelity on held-out training rows); else None.
     """
 
     config_class: ClassVar[type] = TrainConfig
@@ -357,6 +366,13 @@ class MultiLabelEstimator(ConfigParams):
             raise UserInputError("none of the validation rows could be read; nothing to tune on.")
         self._decision_layer(cfg, Y_train, Y_pool[scored], P_sum[scored] / n_pred[scored, None])
         used = np.unique(np.concatenate([tr for tr, _ in plan]))  # rows some model trained on
+        self.distilled_ = None
+        if getattr(cfg, "distill", 0) and len(self.models_) > 1:
+            start = time.perf_counter()
+            notes.append(self._distill(cfg, engine, recipe, recipe.subset(pool, used)))
+            self.fit_seconds_ += time.perf_counter() - start
+        elif getattr(cfg, "distill", 0):
+            notes.append("distill: one model was kept (interrupted), so it was not distilled.")
         self.n_train_, self.n_val_ = int(len(used)), int(scored.sum())
         self.notes_ = notes
         return self
@@ -382,6 +398,19 @@ class MultiLabelEstimator(ConfigParams):
             verbose=verbose,
             save=run.ensemble(point) if run is not None else None,
             desc=f"models 1-{len(plan)}",
+        )
+
+    def _distill(self, cfg: Any, engine: Engine, recipe: Recipe, train: Any) -> str:
+        """Replace the ensemble ``models_`` by one student trained to mimic it (``cfg.distill`` units);
+        calibration and thresholds stay those fitted on the ensemble's out-of-fold probabilities. Returns a
+        note."""
+        student, summary = engine.distill(self.models_, cfg, recipe, train)
+        self.models_, self.distilled_ = [student], summary
+        return (
+            f"distilled the {summary['members']} models into one of {summary['width']} units "
+            f"({summary['best_epoch']} epochs; on {summary['fidelity_rows']} held-out training rows its "
+            f"probabilities are {summary['fidelity_mae']:.3f} from the ensemble's on average); the "
+            "calibration and thresholds are the ensemble's"
         )
 
     def _decision_layer(
@@ -525,6 +554,8 @@ class MultiLabelEstimator(ConfigParams):
         }
         if checkpoint is not None:
             meta["checkpoint"] = checkpoint
+        if getattr(self, "distilled_", None):  # the one network is a student of this width
+            meta["distilled"] = self.distilled_
         if getattr(self, "tune_", None):  # the study that chose these settings (brainnet.tune)
             meta["tune"] = self.tune_
         if getattr(self, "baselines_", None):  # brainnet train --baselines (core/baselines.py)
@@ -572,6 +603,7 @@ class MultiLabelEstimator(ConfigParams):
                 est.tune_ = meta["tune"]
             if "baselines" in meta:
                 est.baselines_ = meta["baselines"]
+            est.distilled_ = meta.get("distilled")
             L = len(est.label_names_)
             est.calibration_ = Calibration.from_dict(meta.get("calibration"), L)  # none before 0.2
             if est.thresholds_.thresholds.shape != (L,):
@@ -587,9 +619,12 @@ class MultiLabelEstimator(ConfigParams):
                 else ["model."]  # 0.1.0 image models: one network under "model."
             )
             est.models_ = []
+            net_cfg = cfg
+            if est.distilled_:  # one student network of its own width (engine.distill)
+                net_cfg = cfg.replace(hidden_sizes=(int(est.distilled_["width"]),))
             for prefix in prefixes:
                 own = {n[len(prefix) :]: a for n, a in tensors.items() if n.startswith(prefix)}
-                est.models_.append(engine.model_from(cfg, est.recipe_, L, own))
+                est.models_.append(engine.model_from(net_cfg, est.recipe_, L, own))
         except (KeyError, TypeError, ValueError, RuntimeError) as e:
             raise ModelFormatError(
                 f"{str(path)!r} is a damaged brainnet model ({type(e).__name__}: {e})."

@@ -46,6 +46,26 @@ class TorchEngine(Engine):
                 + (" under torchrun" if cfg.model == "mlp" else "")
                 + ". Use --sparse-first-layer auto or off (its members then train on dense batches)."
             )
+        if getattr(cfg, "distill", 0):
+            from brainnet.pipeline.distributed import world_size
+
+            if recipe.kind != "table" or cfg.model != "mlp" or world_size() > 1:
+                raise UserInputError(
+                    "distill trains one student of the table 'mlp' ensemble on one process; received "
+                    f"model {cfg.model!r}"
+                    + (" under torchrun" if world_size() > 1 else "")
+                    + f", distill={cfg.distill}. Use --distill 0, or --model mlp without torchrun."
+                )
+
+    def distill(
+        self, models: list[Any], cfg: Any, recipe: Recipe, train: Any
+    ) -> tuple[Any, dict[str, Any]]:
+        """The student of the table ``MLP`` ensemble ``models`` (``pipeline/distill.py``)."""
+        from brainnet.core.data.sparse import batch_rows
+        from brainnet.pipeline.distill import distill
+
+        X = batch_rows(train.X, slice(None))  # (n, d) float32, sparse tables made dense
+        return distill(models, X, cfg, recipe, len(recipe.label_names(train)))
 
     def fit_one(
         self,

@@ -137,6 +137,11 @@ class ScratchEngine(Engine):
                 "the scratch engine makes every batch dense; sparse_first_layer is a torch-engine option. "
                 "Use --sparse-first-layer auto or off, or --engine torch."
             )
+        if cfg.distill:
+            raise UserInputError(
+                f"the scratch engine keeps its ensemble; distill is a torch-engine option (received "
+                f"distill={cfg.distill}). Use --distill 0, or --engine torch."
+            )
         if cfg.device not in ("auto", "cpu"):
             raise UserInputError(
                 f"the scratch engine runs on the CPU with NumPy; received device={cfg.device!r}. "
