@@ -14,6 +14,8 @@ the test file, for seeds 0..N-1, with one scorer (``brainnet.core.decision.metri
 - mlp, logistic, rf, et, hgb: ``brainnet.core.baselines.BaselineClassifier(name)`` with brainnet's default config:
   the same 10 stratified folds, the same recipe (median fill + standardisation), the same decision layer on the
   out-of-fold probabilities (calibration, per-label thresholds for micro-F1), K members averaged.
+  ``--baseline-folds K`` gives the baselines K folds instead (for delicious, where 10 do not fit the budget); the
+  tables then say "(K folds)" beside the method.
 
 **Isolation and memory.** The parent process reads a set once, then forks one child per method, which runs its
 seeds and sends each result back through a pipe. Peak memory is the child's ``ru_maxrss`` (peak resident set,
@@ -139,6 +141,7 @@ class Pair:
     estimate_s: float | None = None
     runs: list[Run] = field(default_factory=list)
     note: str = ""
+    folds: int = 0  # a baseline's members when --baseline-folds set them; 0: the config's n_models
 
 
 # ---------------------------------------------------------------------- arguments
@@ -179,6 +182,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="threads of the forests and of boosting's labels (default: the cores this process may use)",
     )
     parser.add_argument(
+        "--baseline-folds",
+        type=int,
+        default=0,
+        metavar="K",
+        help="the baselines cross-fit K folds (K members) instead of brainnet's n_models (10), for sets where "
+        "10 do not fit the budget (delicious); written beside the method in the tables (default: 10)",
+    )
+    parser.add_argument(
         "--into",
         default=None,
         metavar="EARLIER",
@@ -193,6 +204,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.seeds < 1:
         parser.error(f"--seeds must be >= 1; received {args.seeds}.")
+    if args.baseline_folds == 1 or args.baseline_folds < 0:
+        parser.error(
+            f"--baseline-folds must be >= 2 (or 0: brainnet's); received {args.baseline_folds}."
+        )
     if not args.budget_minutes > 0:
         parser.error(f"--budget-minutes must be > 0; received {args.budget_minutes}.")
     if args.jobs < 1:
@@ -228,16 +243,15 @@ def _rss_mb() -> float:
 
 
 # ---------------------------------------------------------------------- estimates
-def estimate_seconds(method: str, train, jobs: int) -> float | None:
+def estimate_seconds(method: str, train, jobs: int, folds: int) -> float | None:
     """A measured estimate of one seed's fit time, for the methods that can blow the budget (None: not
-    estimated). Times a small part of the work on 90 % of the rows (a member's share with 10 folds) and scales it.
-    """
+    estimated). Times a small part of the work on a member's share of the rows ((folds - 1) / folds) and scales
+    it."""
     from threadpoolctl import threadpool_limits
 
     if method not in ("hgb", "rf", "et", "logistic"):
         return None
     X, Y = np.nan_to_num(train.dense_X()), np.asarray(train.Y)  # the baselines densify too
-    folds = TrainConfig().n_models
     rows = np.random.default_rng(0).permutation(len(X))[: len(X) * (folds - 1) // folds]
     X, Y = X[rows], Y[rows]
     varying = np.flatnonzero(Y.min(axis=0) != Y.max(axis=0))
@@ -268,13 +282,13 @@ def estimate_seconds(method: str, train, jobs: int) -> float | None:
 
 
 # ---------------------------------------------------------------------- one pair, in a child process
-def _child(conn, method: str, train, test, seeds: int, share: float, jobs: int) -> None:
+def _child(conn, method: str, train, test, seeds: int, share: float, jobs: int, folds: int) -> None:
     """Estimate one seed (``estimate_seconds``: here, so the parent never starts OpenMP threads before a fork),
     then fit ``method`` for seeds 0..N-1 while the next seed is expected to fit in ``share`` seconds; send
     ("estimate", s), each Run (as a dict), then ("done", note)."""
     try:
         start, last = time.perf_counter(), 0.0
-        estimate = estimate_seconds(method, train, jobs)
+        estimate = estimate_seconds(method, train, jobs, folds)
         conn.send(("estimate", estimate))
         if estimate is not None and estimate > share:
             conn.send(
@@ -295,7 +309,8 @@ def _child(conn, method: str, train, test, seeds: int, share: float, jobs: int) 
                 model = brainnet.MultiLabelMLP(seed=seed).fit(train)
                 seconds = model.fit_seconds_
             else:
-                model = BaselineClassifier(method, config=TrainConfig(seed=seed), n_jobs=jobs)
+                config = TrainConfig(seed=seed, n_models=folds)
+                model = BaselineClassifier(method, config=config, n_jobs=jobs)
                 seconds = model.fit(train).fit_seconds_
             scores = model.evaluate(test)
             last = time.perf_counter() - t0
@@ -311,8 +326,10 @@ def run_pair(pair: Pair, train, test, seeds: int, jobs: int, log: Console) -> No
     """Fork a child for one (set, method) and collect its runs until it finishes or its share is spent."""
     ctx = mp.get_context("fork")  # the child shares the data read once by this process
     parent, child = ctx.Pipe(duplex=False)
+    folds = pair.folds or TrainConfig().n_models
     proc = ctx.Process(
-        target=_child, args=(child, pair.method, train, test, seeds, pair.share_s, jobs)
+        target=_child,
+        args=(child, pair.method, train, test, seeds, pair.share_s, jobs, folds),
     )
     start = time.perf_counter()
     proc.start()
@@ -385,6 +402,8 @@ def run_suite(args: argparse.Namespace, log: Console) -> tuple[list[Pair], dict[
             weights = sum(WEIGHT.get(m, 1.0) for _, m in pending)
             left = budget - (time.perf_counter() - start)
             pair = Pair(name, method, share_s=max(left, 0.0) * WEIGHT.get(method, 1.0) / weights)
+            if method != "brainnet":
+                pair.folds = args.baseline_folds
             pending.remove((name, method))
             pairs.append(pair)
             if pair.share_s < 1.0:
@@ -431,7 +450,8 @@ def set_table(name: str, pairs: list[Pair], about: str, seeds: int) -> TableSpec
             f"{max(r.peak_mb for r in p.runs):.0f}",
             str(len(p.runs)),
         ]
-        spec.rows.append([TITLES[p.method], *cells])
+        title = TITLES[p.method] + (f" ({p.folds} folds)" if p.folds else "")
+        spec.rows.append([title, *cells])
         if p.note:
             spec.notes.append(f"{TITLES[p.method]}: {p.note}")
     spec.rows.append(
