@@ -49,7 +49,10 @@ def test_a_tiny_suite_runs_and_writes_its_tables(tmp_path):
     (tmp_path / "data" / "yeast").mkdir()  # no files: reported, not fatal
     out = tmp_path / "res" / "suite"
     argv = ["--data-dir", str(tmp_path / "data"), "--sets", "flags,yeast", "--methods", "logistic"]
-    argv += ["--baseline-folds", "3"]  # the baselines' members: 3 instead of brainnet's 10, said in the table
+    argv += [
+        "--baseline-folds",
+        "3",
+    ]  # the baselines' members: 3 instead of brainnet's 10, said in the table
     done = _suite(*argv, "--seeds", "1", "--budget-minutes", "5", "--out", str(out))
     assert done.returncode == 0, done.stderr
     assert "flags: test split" in done.stdout and "logistic (OvR logistic) (3 folds)" in done.stdout
@@ -74,7 +77,10 @@ def test_a_tiny_suite_runs_and_writes_its_tables(tmp_path):
         (["--sets", "yeast,emotions"], "unknown set ['emotions']; choose from: yeast, scene"),
         (["--methods", "forest"], "unknown method ['forest']; choose from: brainnet, mlp"),
         (["--seeds", "0"], "--seeds must be >= 1; received 0."),
-        (["--baseline-folds", "1"], "--baseline-folds must be >= 2 (or 0: brainnet's); received 1."),
+        (
+            ["--baseline-folds", "1"],
+            "--baseline-folds must be >= 2 (or 0: brainnet's); received 1.",
+        ),
     ],
 )
 def test_bad_arguments_exit_2(argv, message):
