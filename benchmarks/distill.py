@@ -89,26 +89,17 @@ def encoded(model: Any, data: Any) -> np.ndarray:
 
 
 def teacher(members: list[Any]) -> Any:
-    """x (c, d) float32 tensor -> (c, L) float32: the members' mean sigmoid (``FoldedEnsemble``)."""
-    import torch
+    """x (c, d) float32 tensor -> (c, L) float32: the members' mean sigmoid (the package's teacher)."""
+    from brainnet.pipeline.distill import ensemble_probabilities
 
-    from brainnet.pipeline.models.folded_ensemble import FoldedEnsemble
-
-    folded = FoldedEnsemble.from_members(members)
-
-    def probabilities(x: torch.Tensor) -> torch.Tensor:
-        with torch.inference_mode():
-            P = torch.sigmoid(folded._logits(x)).mean(dim=0).T  # (c, L)
-        return P.clone()  # a normal tensor, usable as a target
-
-    return probabilities
+    return ensemble_probabilities(members)
 
 
 def kl(P: Any, T: Any) -> float:
-    """Mean Bernoulli KL(T || P) over rows and labels."""
-    eps = 1e-6
-    P, T = P.clamp(eps, 1 - eps), T.clamp(eps, 1 - eps)
-    return float((T * (T / P).log() + (1 - T) * ((1 - T) / (1 - P)).log()).mean())
+    """Mean Bernoulli KL(T || P) over rows and labels (the package's fidelity)."""
+    from brainnet.pipeline.distill import bernoulli_kl
+
+    return bernoulli_kl(P, T)
 
 
 def train_student(
