@@ -77,6 +77,10 @@ CANDIDATES: dict[str, dict[str, Any]] = {
     "binary columns unscaled": {"scale_binary": False},
     # round 7 (written after round 6 chose it, before this ran): round 3's two size candidates again, now that
     # 0/1 columns are centred only ("two layers 256" had cost medical 0.030 with them standardised)
+    # round 8 (written before it ran): more optimisation steps before early stopping ends a member, for the small
+    # sets where batch 128 makes an epoch 2-4 steps (medical, genbase, flags)
+    "patience 20": {"patience": 20},
+    "batch 64, lr 1e-3": {"batch_size": 64, "lr": 1e-3},
 }
 ACCURACY_ROUND = [
     "dropout 0.3",
