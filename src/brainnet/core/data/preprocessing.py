@@ -18,7 +18,8 @@ class FeatureScaler:
     Attributes:
         medians: (d,) values that replace missing features (training medians).
         mean: (d,) training means after imputation.
-        scale: (d,) training standard deviations (1 where a feature is constant).
+        scale: (d,) training standard deviations (1 where a feature is constant, and for a 0/1 feature when
+            fitted with ``scale_binary=False``, as the table recipe does by default).
         impute: when False, missing values are rejected instead of imputed.
     """
 
