@@ -40,7 +40,6 @@ from _tables import MULAN_SETS, TableSpec, comma_list, to_markdown  # noqa: E402
 from fit_speed import DATA, SELECT_SETS, clock, inner_split  # noqa: E402
 
 FIDELITY = 0.15  # share of the training rows that only watch the student's fidelity
-MIN_ROWS = 1024  # real rows drawn per epoch at least (a small table's are drawn again), so an epoch has steps
 # augmented rows per batch: (mixup, Gaussian noise sigma in standardised units); "mixup, noise" adds a mixed
 # copy and a noisy copy of the batch, "mixup+noise" one mixed copy with noise on it
 VARIANTS: dict[str, tuple[bool, float]] = {
@@ -95,13 +94,6 @@ def teacher(members: list[Any]) -> Any:
     return ensemble_probabilities(members)
 
 
-def kl(P: Any, T: Any) -> float:
-    """Mean Bernoulli KL(T || P) over rows and labels (the package's fidelity)."""
-    from brainnet.pipeline.distill import bernoulli_kl
-
-    return bernoulli_kl(P, T)
-
-
 def train_student(
     members: list[Any],
     X: np.ndarray,
@@ -122,8 +114,8 @@ def train_student(
     """One ``MLP`` (d -> width -> L, BatchNorm) that mimics the members' mean probability; (it in eval mode
     with its best fidelity's weights, a summary)."""
     import torch
-    from torch.nn import functional as F
 
+    from brainnet.pipeline.distill import fit_student
     from brainnet.pipeline.models.mlp import MLP
 
     torch.manual_seed(seed)
@@ -140,40 +132,30 @@ def train_student(
     student = MLP(d, L, (width,), dropout=dropout, input_dropout=input_dropout, batch_norm=True)
     opt = torch.optim.AdamW(student.parameters(), lr=lr, weight_decay=weight_decay)
     gen = torch.Generator().manual_seed(seed)
-    best, best_state, best_epoch, epoch = float("inf"), None, 0, 0
-    for epoch in range(1, max_epochs + 1):
-        student.train()
-        perm = torch.cat(
-            [torch.randperm(len(fit), generator=gen) for _ in range(-(-MIN_ROWS // len(fit)))]
-        )
-        for start in range(0, max(len(fit), MIN_ROWS), batch_size):
-            rows = perm[start : start + batch_size]
-            if len(rows) < 2:
-                continue
-            x = X_fit[rows]  # (B, d)
-            parts = [x]
-            if mixup:
-                other = X_fit[torch.randint(len(fit), (len(rows),), generator=gen)]
-                lam = torch.rand(len(rows), 1, generator=gen)
-                parts.append(lam * x + (1 - lam) * other)
-            if noise > 0:
-                noisy = x if both or not mixup else parts.pop()
-                parts.append(noisy + noise * torch.randn(x.shape, generator=gen))
-            x = torch.cat(parts)  # (B to 3B, d)
-            loss = F.binary_cross_entropy_with_logits(student(x), teach(x))
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-        student.eval()
-        with torch.no_grad():
-            fidelity = kl(torch.sigmoid(student(X_hold)), T_hold)
-        if fidelity < best - 1e-7:
-            best, best_epoch = fidelity, epoch
-            best_state = {k: v.detach().clone() for k, v in student.state_dict().items()}
-        elif epoch - best_epoch >= patience:
-            break
-    assert best_state is not None
-    student.load_state_dict(best_state)
+
+    def augment(x: torch.Tensor) -> torch.Tensor:  # (B, d) -> (B to 3B, d)
+        parts = [x]
+        if mixup:
+            other = X_fit[torch.randint(len(fit), (len(x),), generator=gen)]
+            lam = torch.rand(len(x), 1, generator=gen)
+            parts.append(lam * x + (1 - lam) * other)
+        if noise > 0:
+            noisy = x if both or not mixup else parts.pop()
+            parts.append(noisy + noise * torch.randn(x.shape, generator=gen))
+        return torch.cat(parts)
+
+    best, best_epoch, epoch = fit_student(
+        student,
+        teach,
+        opt,
+        X_fit,
+        (X_hold, T_hold),
+        augment,
+        gen=gen,
+        batch_size=batch_size,
+        epochs=max_epochs,
+        patience=patience,
+    )
     with torch.no_grad():
         mae = float((torch.sigmoid(student(X_hold)) - T_hold).abs().mean())
     return student.eval(), {"epochs": epoch, "best_epoch": best_epoch, "kl": best, "mae": mae}

@@ -82,35 +82,23 @@ def distill(
     student = build_network(cfg.replace(hidden_sizes=(cfg.distill,), dropout=0.0), recipe, n_labels)
     opt = torch.optim.AdamW(student.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     gen = torch.Generator().manual_seed(cfg.seed)
-    best, best_state, best_epoch, epoch = float("inf"), None, 0, 0
-    n_fit = len(X_fit)
+
+    def noisy_copy(x: torch.Tensor) -> torch.Tensor:  # (B, d) -> (2B, d)
+        return torch.cat([x, x + NOISE * torch.randn(x.shape, generator=gen)])
+
     with one_cpu_thread(torch.device("cpu")):
-        for epoch in range(1, cfg.epochs + 1):
-            student.train()
-            perm = torch.cat(
-                [torch.randperm(n_fit, generator=gen) for _ in range(-(-MIN_ROWS // n_fit))]
-            )
-            for start in range(0, max(n_fit, MIN_ROWS), cfg.batch_size):
-                rows = perm[start : start + cfg.batch_size]
-                if len(rows) < 2:  # BatchNorm needs two rows
-                    continue
-                x = X_fit[rows]  # (B, d)
-                x = torch.cat([x, x + NOISE * torch.randn(x.shape, generator=gen)])  # (2B, d)
-                loss = F.binary_cross_entropy_with_logits(student(x), teach(x))
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
-            student.eval()
-            with torch.no_grad():
-                fidelity = bernoulli_kl(torch.sigmoid(student(X_hold)), T_hold)
-            if fidelity < best - 1e-7:
-                best, best_epoch = fidelity, epoch
-                best_state = {k: v.detach().clone() for k, v in student.state_dict().items()}
-            elif epoch - best_epoch >= PATIENCE:
-                break
-    assert best_state is not None  # the first epoch always improves on inf
-    student.load_state_dict(best_state)
-    student.eval()
+        best, best_epoch, epoch = fit_student(
+            student,
+            teach,
+            opt,
+            X_fit,
+            (X_hold, T_hold),
+            noisy_copy,
+            gen=gen,
+            batch_size=cfg.batch_size,
+            epochs=cfg.epochs,
+            patience=PATIENCE,
+        )
     with torch.no_grad():
         mae = float((torch.sigmoid(student(X_hold)) - T_hold).abs().mean())
     summary = {
@@ -123,3 +111,51 @@ def distill(
         "fidelity_rows": m,
     }
     return student, summary
+
+
+def fit_student(
+    student: Any,
+    teach: Any,
+    opt: Any,
+    X_fit: torch.Tensor,
+    held: tuple[torch.Tensor, torch.Tensor],
+    augment: Any,
+    *,
+    gen: torch.Generator,
+    batch_size: int,
+    epochs: int,
+    patience: int,
+) -> tuple[float, int, int]:
+    """The distillation loop: epochs of at least ``MIN_ROWS`` rows of ``X_fit`` in ``gen``'s order, each batch
+    made by ``augment`` ((B, d) -> (B', d)) and labelled by ``teach``, soft-target BCE; early stopping on the
+    fidelity (``bernoulli_kl``) to ``held`` = (rows, the teacher's probabilities), ``patience`` epochs. Leaves
+    ``student`` in eval mode with its best weights; returns (best fidelity, its epoch, epochs run)."""
+    X_hold, T_hold = held
+    n_fit = len(X_fit)
+    best, best_state, best_epoch, epoch = float("inf"), None, 0, 0
+    for epoch in range(1, epochs + 1):
+        student.train()
+        perm = torch.cat(
+            [torch.randperm(n_fit, generator=gen) for _ in range(-(-MIN_ROWS // n_fit))]
+        )
+        for start in range(0, max(n_fit, MIN_ROWS), batch_size):
+            rows = perm[start : start + batch_size]
+            if len(rows) < 2:  # BatchNorm needs two rows
+                continue
+            x = augment(X_fit[rows])
+            loss = F.binary_cross_entropy_with_logits(student(x), teach(x))
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        student.eval()
+        with torch.no_grad():
+            fidelity = bernoulli_kl(torch.sigmoid(student(X_hold)), T_hold)
+        if fidelity < best - 1e-7:
+            best, best_epoch = fidelity, epoch
+            best_state = {k: v.detach().clone() for k, v in student.state_dict().items()}
+        elif epoch - best_epoch >= patience:
+            break
+    assert best_state is not None  # the first epoch always improves on inf
+    student.load_state_dict(best_state)
+    student.eval()
+    return best, best_epoch, epoch
