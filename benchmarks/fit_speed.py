@@ -87,6 +87,9 @@ CANDIDATES: dict[str, dict[str, Any]] = {
     "monitor loss": {"monitor": "loss"},
     "calibration none": {"calibration": "none"},
     "calibration temperature": {"calibration": "temperature"},
+    # round 10 (written before it ran, after benchmarks/depth_choice.py): the fit chooses between one and two
+    # hidden layers by the out-of-fold AP of 3 members of each (try_deeper)
+    "try deeper 3": {"try_deeper": 3},
 }
 ACCURACY_ROUND = [
     "dropout 0.3",

@@ -286,6 +286,14 @@ class TrainConfig(CommonConfig):
         "is made dense",
         "auto",
     )
+    try_deeper: int = _option(
+        "torch engine, model mlp, batched ensemble: after the ensemble, train its first N members again "
+        "with one more hidden layer (of the last width); when their out-of-fold average precision on "
+        "those N folds beats the first N members', the deeper network replaces the ensemble (its other "
+        "members are then trained). N is at most n_models - 1; 0: off (chosen by inner validation on "
+        "eight MULAN training files: README 'Fit speed')",
+        0,
+    )
     distill: int = _option(
         "torch engine, model mlp, n_models > 1: the width of one student MLP (one hidden layer) trained "
         "after the ensemble to mimic its mean probability, on the training rows and noisy copies of them, "
@@ -349,6 +357,12 @@ class TrainConfig(CommonConfig):
                 f"true); received n_models={self.n_models}, batched_ensemble={self.batched_ensemble}. Use "
                 "n_models of 2 or more with the batched ensemble, or --sparse-first-layer auto or off."
             )
+        _check(
+            isinstance(self.try_deeper, int) and self.try_deeper >= 0,
+            "try_deeper",
+            self.try_deeper,
+            "a number of members >= 1 such as 3, or 0 to keep hidden_sizes",
+        )
         _check(
             isinstance(self.distill, int) and self.distill >= 0,
             "distill",

@@ -202,6 +202,8 @@ class MultiLabelEstimator(ConfigParams):
         validation_: which rows early stopping and the thresholds used, in words.
         notes_: what the user should know (imputation, constant labels, skipped images, interruption).
         interrupted_: True when Ctrl-C ended training early (the best model so far was kept).
+        depth_trial_: with ``try_deeper``, the hidden layers tried and kept and their out-of-fold AP on the
+            trial's folds; None when no trial ran.
         distilled_: with ``distill``, the student that replaced the ensemble in ``models_`` (width, members,
             epochs, fidelity on held-out training rows); else None.
     """
@@ -311,6 +313,7 @@ class MultiLabelEstimator(ConfigParams):
         Y_pool = recipe.labels(pool)
 
         self.models_, self.history_, self.training_ = [], [], []
+        self.depth_trial_ = self.distilled_ = None  # a checkpoint saved while training has neither
         self.interrupted_ = False
         P_sum, n_pred = np.zeros(Y_pool.shape), np.zeros(len(Y_pool))  # out-of-fold probabilities
         if checkpoint is not None:
@@ -360,13 +363,14 @@ class MultiLabelEstimator(ConfigParams):
                 break
             if run is not None and together is None:
                 run.member_done(k, result)
+        if together is not None and not self.interrupted_ and len(self.models_) == len(plan):
+            self._try_deeper(cfg, engine, recipe, pool, plan, P_sum, n_pred, verbose, notes)
         self.fit_seconds_ = time.perf_counter() - start
         scored = n_pred > 0
         if not scored.any():
             raise UserInputError("none of the validation rows could be read; nothing to tune on.")
         self._decision_layer(cfg, Y_train, Y_pool[scored], P_sum[scored] / n_pred[scored, None])
         used = np.unique(np.concatenate([tr for tr, _ in plan]))  # rows some model trained on
-        self.distilled_ = None
         if getattr(cfg, "distill", 0) and len(self.models_) > 1:
             start = time.perf_counter()
             notes.append(self._distill(cfg, engine, recipe, recipe.subset(pool, used)))
@@ -399,6 +403,100 @@ class MultiLabelEstimator(ConfigParams):
             save=run.ensemble(point) if run is not None else None,
             desc=f"models 1-{len(plan)}",
         )
+
+    def _try_deeper(self, cfg, engine, recipe, pool, plan, P_sum, n_pred, verbose, notes) -> None:
+        """``try_deeper``: the first m members again with one more hidden layer; when their out-of-fold AP on
+        folds 1..m beats the first m members', the deeper ensemble (its other members trained now) replaces
+        ``models_``, ``history_``, ``training_`` and the out-of-fold sums ``P_sum`` (in place). Ctrl-C during
+        the trial keeps the ensemble trained first. Records ``depth_trial_``."""
+        from brainnet.core.decision.metrics import average_precision
+
+        m = min(cfg.try_deeper, len(plan) - 1)
+        if m < 1 or not cfg.hidden_sizes:
+            return
+        deeper = cfg.replace(hidden_sizes=(*cfg.hidden_sizes, cfg.hidden_sizes[-1]), try_deeper=0)
+        vals = [recipe.subset(pool, va) for _, va in plan]
+
+        def train(ks: list[int]) -> list | None:
+            results = engine.fit_members(
+                deeper,
+                [cfg.seed + k for k in ks],
+                recipe,
+                [recipe.subset(pool, plan[k][0]) for k in ks],
+                [vals[k] for k in ks],
+                verbose=verbose,
+                save=None,
+                desc=f"deeper: models {ks[0] + 1}-{ks[-1] + 1}",
+            )
+            if any(r.interrupted or r.best_epoch is None for r in results):
+                self.interrupted_ = True
+                notes.append(
+                    f"interrupted while trying {len(deeper.hidden_sizes)} hidden layers; kept the ensemble "
+                    f"of {len(cfg.hidden_sizes)}."
+                )
+                return None
+            return results
+
+        def out_of_fold(results: list, ks: list[int]) -> np.ndarray:
+            P = np.zeros_like(P_sum)
+            for k, result in zip(ks, results, strict=True):
+                pred = engine.predict(result.model, deeper, recipe, vals[k])
+                P[plan[k][1][pred.kept]] = pred.P
+            return P
+
+        first = list(range(m))
+        pilot = train(first)
+        if pilot is None:
+            return
+        rows = np.concatenate([plan[k][1] for k in first])
+        Y = recipe.labels(pool)[rows]
+        P_deep = out_of_fold(pilot, first)
+        ap = {
+            "current": float(average_precision(Y, P_sum[rows] / n_pred[rows, None])),
+            "deeper": float(average_precision(Y, P_deep[rows])),
+        }
+        chosen = "deeper" if ap["deeper"] > ap["current"] else "current"
+        self.depth_trial_ = {
+            "members": m,
+            "current": list(cfg.hidden_sizes),
+            "deeper": list(deeper.hidden_sizes),
+            "out_of_fold_ap": {k: round(v, 6) for k, v in ap.items()},
+            "chosen": chosen,
+        }
+        shapes = f"{list(cfg.hidden_sizes)} against {list(deeper.hidden_sizes)}"
+        if chosen == "current":
+            notes.append(
+                f"kept hidden layers {list(cfg.hidden_sizes)}: with one more, {m} members reached "
+                f"out-of-fold AP {ap['deeper']:.4f} against {ap['current']:.4f} ({shapes})."
+            )
+            return
+        rest = list(range(m, len(plan)))
+        others = train(rest)
+        if others is None:
+            self.depth_trial_.update(chosen="current", interrupted=True)
+            return
+        results = pilot + others
+        P_sum[:] = P_deep + out_of_fold(others, rest)
+        n_pred[:] = 0
+        n_pred[np.concatenate([va for _, va in plan])] = 1
+        self.models_ = [r.model for r in results]
+        self.history_ = [r.history for r in results]
+        self.training_ = [r.summary(cfg.seed + k) for k, r in enumerate(results)]
+        notes.append(
+            f"chose hidden layers {list(deeper.hidden_sizes)}: on the first {m} folds their out-of-fold AP "
+            f"was {ap['deeper']:.4f} against {ap['current']:.4f} ({shapes}); all {len(plan)} members were "
+            "trained with them."
+        )
+
+    def network_config(self, cfg: Any) -> Any:
+        """The config that builds the kept networks: ``cfg`` with the hidden layers the depth trial chose or
+        the distilled student's width."""
+        if getattr(self, "distilled_", None):  # one student network of its own width (engine.distill)
+            return cfg.replace(hidden_sizes=(int(self.distilled_["width"]),))
+        trial = getattr(self, "depth_trial_", None)
+        if trial and trial["chosen"] == "deeper":
+            return cfg.replace(hidden_sizes=tuple(int(h) for h in trial["deeper"]))
+        return cfg
 
     def _distill(self, cfg: Any, engine: Engine, recipe: Recipe, train: Any) -> str:
         """Replace the ensemble ``models_`` by one student trained to mimic it (``cfg.distill`` units);
@@ -556,6 +654,8 @@ class MultiLabelEstimator(ConfigParams):
             meta["checkpoint"] = checkpoint
         if getattr(self, "distilled_", None):  # the one network is a student of this width
             meta["distilled"] = self.distilled_
+        if getattr(self, "depth_trial_", None):  # try_deeper: which hidden layers the kept networks have
+            meta["depth_trial"] = self.depth_trial_
         if getattr(self, "tune_", None):  # the study that chose these settings (brainnet.tune)
             meta["tune"] = self.tune_
         if getattr(self, "baselines_", None):  # brainnet train --baselines (core/baselines.py)
@@ -604,6 +704,7 @@ class MultiLabelEstimator(ConfigParams):
             if "baselines" in meta:
                 est.baselines_ = meta["baselines"]
             est.distilled_ = meta.get("distilled")
+            est.depth_trial_ = meta.get("depth_trial")
             L = len(est.label_names_)
             est.calibration_ = Calibration.from_dict(meta.get("calibration"), L)  # none before 0.2
             if est.thresholds_.thresholds.shape != (L,):
@@ -619,9 +720,7 @@ class MultiLabelEstimator(ConfigParams):
                 else ["model."]  # 0.1.0 image models: one network under "model."
             )
             est.models_ = []
-            net_cfg = cfg
-            if est.distilled_:  # one student network of its own width (engine.distill)
-                net_cfg = cfg.replace(hidden_sizes=(int(est.distilled_["width"]),))
+            net_cfg = est.network_config(cfg)
             for prefix in prefixes:
                 own = {n[len(prefix) :]: a for n, a in tensors.items() if n.startswith(prefix)}
                 est.models_.append(engine.model_from(net_cfg, est.recipe_, L, own))
