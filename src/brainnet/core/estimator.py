@@ -491,7 +491,9 @@ class MultiLabelEstimator(ConfigParams):
     def network_config(self, cfg: Any) -> Any:
         """The config that builds the kept networks: ``cfg`` with the hidden layers the depth trial chose or
         the distilled student's width."""
-        if getattr(self, "distilled_", None):  # one student network of its own width (engine.distill)
+        if getattr(
+            self, "distilled_", None
+        ):  # one student network of its own width (engine.distill)
             return cfg.replace(hidden_sizes=(int(self.distilled_["width"]),))
         trial = getattr(self, "depth_trial_", None)
         if trial and trial["chosen"] == "deeper":
@@ -654,7 +656,9 @@ class MultiLabelEstimator(ConfigParams):
             meta["checkpoint"] = checkpoint
         if getattr(self, "distilled_", None):  # the one network is a student of this width
             meta["distilled"] = self.distilled_
-        if getattr(self, "depth_trial_", None):  # try_deeper: which hidden layers the kept networks have
+        if getattr(
+            self, "depth_trial_", None
+        ):  # try_deeper: which hidden layers the kept networks have
             meta["depth_trial"] = self.depth_trial_
         if getattr(self, "tune_", None):  # the study that chose these settings (brainnet.tune)
             meta["tune"] = self.tune_
