@@ -92,3 +92,9 @@ def test_missing_paths(tmp_path):
     f.write_text("x")
     with pytest.raises(ModelFormatError, match="is a file"):
         load_model_dir(f)
+
+
+def test_a_0d_array_keeps_its_shape(tmp_path):
+    """np.ascontiguousarray makes 0-d arrays 1-d; BatchNorm's num_batches_tracked is 0-d."""
+    save_model_dir(tmp_path / "m", {"kind": "x"}, {"n": np.array(7, dtype=np.int64)})
+    assert load_model_dir(tmp_path / "m")[1]["n"].shape == ()

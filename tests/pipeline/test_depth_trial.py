@@ -1,6 +1,6 @@
-"""The depth trial (``TrainConfig.try_deeper``, ``MultiLabelEstimator._try_deeper``): after the batched ensemble,
-its first members again with one more hidden layer; the deeper ensemble replaces it only when their out-of-fold
-AP is higher, and is then the same model as one trained with those layers from the start."""
+"""The depth trial (``TrainConfig.try_deeper``, ``MultiLabelEstimator._depth_trial``): the batched ensemble's first
+members with ``hidden_sizes`` and with one more hidden layer; the layers with the higher out-of-fold AP train the
+other members, so the ensemble is the one those layers give from the start."""
 
 import itertools
 
@@ -81,7 +81,7 @@ def test_a_deeper_win_gives_the_model_trained_deeper_from_the_start(
     np.testing.assert_array_equal(back.predict_proba(X), est.predict_proba(X))
 
 
-def test_a_deeper_loss_keeps_the_ensemble_bit_for_bit(data, plain, monkeypatch):
+def test_a_deeper_loss_gives_the_ensemble_without_the_trial(data, plain, monkeypatch):
     X, Y = data
     shallow, _ = plain
     _favour(monkeypatch, deeper=False)
@@ -90,7 +90,8 @@ def test_a_deeper_loss_keeps_the_ensemble_bit_for_bit(data, plain, monkeypatch):
     assert trial["chosen"] == "current" and set(trial["out_of_fold_ap"]) == {"current", "deeper"}
     assert all(_hidden_layers(m) == 1 for m in est.models_)
     assert any("kept hidden layers [16]" in n for n in est.notes_)
-    np.testing.assert_array_equal(est.predict_proba(X), shallow.predict_proba(X))
+    np.testing.assert_allclose(est.predict_proba(X), shallow.predict_proba(X), atol=1e-6)
+    np.testing.assert_array_equal(est.thresholds_.thresholds, shallow.thresholds_.thresholds)
 
 
 def test_the_unrigged_choice_follows_the_out_of_fold_ap(data):
@@ -100,14 +101,14 @@ def test_the_unrigged_choice_follows_the_out_of_fold_ap(data):
     assert est.depth_trial_["chosen"] == ("deeper" if ap["deeper"] > ap["current"] else "current")
 
 
-def test_ctrl_c_in_the_trial_keeps_the_ensemble_trained_first(data, plain, monkeypatch):
+def test_ctrl_c_in_the_trial_keeps_the_members_with_the_current_layers(data, plain, monkeypatch):
     X, Y = data
     shallow, _ = plain
     real, calls = TorchEngine.fit_members, itertools.count()
 
     def interrupted_trial(self, cfg, *args, **kwargs):
         results = real(self, cfg, *args, **kwargs)
-        if next(calls) == 1:  # the trial's first call: as if Ctrl-C had ended it
+        if next(calls) == 1:  # the deeper members of the trial: as if Ctrl-C had ended them
             for r in results:
                 r.interrupted = True
         return results
@@ -115,8 +116,20 @@ def test_ctrl_c_in_the_trial_keeps_the_ensemble_trained_first(data, plain, monke
     monkeypatch.setattr(TorchEngine, "fit_members", interrupted_trial)
     est = MultiLabelMLP(**SMALL, try_deeper=2).fit(X, Y)
     assert est.interrupted_ and est.depth_trial_ is None
-    assert any("interrupted while trying 2 hidden layers" in n for n in est.notes_)
-    np.testing.assert_array_equal(est.predict_proba(X), shallow.predict_proba(X))
+    assert any("interrupted in the depth trial" in n for n in est.notes_)
+    assert len(est.models_) == 2 and all(_hidden_layers(m) == 1 for m in est.models_)
+    for mine, theirs in zip(est.models_, shallow.models_[:2], strict=True):
+        for a, b in zip(mine.state_dict().values(), theirs.state_dict().values(), strict=True):
+            np.testing.assert_allclose(a.numpy(), b.numpy(), atol=1e-6)
+
+
+def test_no_trial_over_the_row_limit(monkeypatch):
+    from brainnet.core import estimator
+
+    monkeypatch.setattr(estimator, "DEPTH_TRIAL_MAX_ROWS", 50)
+    X, Y = _data(n=80)
+    est = MultiLabelMLP(**{**SMALL, "epochs": 2}, try_deeper=2).fit(X, Y)
+    assert est.depth_trial_ is None and any("no depth trial" in n for n in est.notes_)
 
 
 @pytest.mark.parametrize(
@@ -143,3 +156,74 @@ def test_the_trial_uses_at_most_all_but_one_member(monkeypatch):
 def test_bad_try_deeper_is_refused():
     with pytest.raises(UserInputError, match="try_deeper"):
         TrainConfig(try_deeper=-1)
+
+
+@pytest.mark.parametrize("deeper", [True, False])
+def test_a_run_killed_after_the_trial_resumes_to_the_same_model(
+    data, tmp_path, monkeypatch, deeper
+):
+    import os
+    import signal
+
+    import brainnet.core.resume as resume
+    from brainnet.core import training
+    from brainnet.core.model_dir import read_model_meta
+
+    X, Y = data
+    params = dict(SMALL, try_deeper=2, epochs=5, patience=10)
+    _favour(monkeypatch, deeper=deeper)  # every trial below: its calls come in pairs
+    straight = MultiLabelMLP(**params).fit(X, Y)
+    emit, count = training.emit, [0]
+
+    def signalling(loop, event, *args):  # SIGTERM at the 3rd epoch after the trial's 2 x 5
+        if event == "on_epoch_start":
+            count[0] += 1
+            if count[0] == 13:
+                os.kill(os.getpid(), signal.SIGTERM)
+        return emit(loop, event, *args)
+
+    monkeypatch.setattr(training, "emit", signalling)
+    monkeypatch.setattr(resume, "CHECKPOINT_INTERVAL_S", 3600.0)
+    with pytest.raises(resume.Terminated):
+        MultiLabelMLP(**params).fit(X, Y, checkpoint=tmp_path / "ckpt")
+    meta = read_model_meta(tmp_path / "ckpt")
+    assert meta["resume"]["member"] == 2 and len(meta["resume"]["finished"]) == 2
+    assert meta["depth_trial"]["chosen"] == ("deeper" if deeper else "current")
+    assert meta["n_models"] == 3  # the trial's two winners and the third member at its best epoch
+    # the checkpoint is a loadable model with the layers the trial chose
+    layers = 2 if deeper else 1
+    assert all(_hidden_layers(m) == layers for m in brainnet.load(tmp_path / "ckpt").models_)
+    monkeypatch.setattr(training, "emit", emit)
+    resumed = MultiLabelMLP(**params).fit(X, Y, checkpoint=tmp_path / "ckpt", resume=True)
+    assert resumed.depth_trial_ == straight.depth_trial_
+    np.testing.assert_array_equal(resumed.predict_proba(X), straight.predict_proba(X))
+
+
+def test_a_killed_batched_ensemble_resumes_from_a_best_epoch_read_back(data, tmp_path, monkeypatch):
+    """Without the trial. Its members' best epochs come before the kill and are read back from the checkpoint
+    (BatchNorm's 0-d num_batches_tracked among them: it was written 1-d, and restoring it failed)."""
+    import os
+    import signal
+
+    import brainnet.core.resume as resume
+    from brainnet.core import training
+
+    X, Y = data
+    params = dict(SMALL, try_deeper=0, epochs=5, patience=10)
+    straight = MultiLabelMLP(**params).fit(X, Y)
+    emit, count = training.emit, [0]
+
+    def signalling(loop, event, *args):
+        if event == "on_epoch_start":
+            count[0] += 1
+            if count[0] == 3:
+                os.kill(os.getpid(), signal.SIGTERM)
+        return emit(loop, event, *args)
+
+    monkeypatch.setattr(training, "emit", signalling)
+    monkeypatch.setattr(resume, "CHECKPOINT_INTERVAL_S", 3600.0)
+    with pytest.raises(resume.Terminated):
+        MultiLabelMLP(**params).fit(X, Y, checkpoint=tmp_path / "ckpt")
+    monkeypatch.setattr(training, "emit", emit)
+    resumed = MultiLabelMLP(**params).fit(X, Y, checkpoint=tmp_path / "ckpt", resume=True)
+    np.testing.assert_array_equal(resumed.predict_proba(X), straight.predict_proba(X))

@@ -287,12 +287,12 @@ class TrainConfig(CommonConfig):
         "auto",
     )
     try_deeper: int = _option(
-        "torch engine, model mlp, batched ensemble: after the ensemble, train its first N members again "
-        "with one more hidden layer (of the last width); when their out-of-fold average precision on "
-        "those N folds beats the first N members', the deeper network replaces the ensemble (its other "
-        "members are then trained). N is at most n_models - 1; 0: off (chosen by inner validation on "
-        "eight MULAN training files: README 'Fit speed')",
-        0,
+        "torch engine, model mlp, batched ensemble, up to 10,000 training rows: the ensemble's first N "
+        "members are trained with hidden_sizes and with one more layer of its last width, and the layers "
+        "with the higher out-of-fold average precision on those N folds train the other members. N is at "
+        "most n_models - 1; 0: hidden_sizes, no trial (3 chosen by inner validation on eight MULAN "
+        "training files: README 'Fit speed')",
+        3,
     )
     distill: int = _option(
         "torch engine, model mlp, n_models > 1: the width of one student MLP (one hidden layer) trained "

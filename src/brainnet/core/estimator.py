@@ -37,6 +37,9 @@ from brainnet.core.params import ConfigParams
 from brainnet.core.recipe import Recipe, TableRecipe
 
 POS_WEIGHT_CAP = 30.0
+# try_deeper runs on at most this many training rows: above, a second hidden layer costs more than the trial
+# gave back (tmc2007_500: 3x the fit time for +0.003 validation AP; README 'Fit speed', round 10)
+DEPTH_TRIAL_MAX_ROWS = 10_000
 
 
 def pos_weights(Y: np.ndarray) -> np.ndarray:
@@ -321,8 +324,11 @@ class MultiLabelEstimator(ConfigParams):
         if point is not None:
             notes.append(_resumed_note(point, len(plan)))
         start = time.perf_counter()
-        together = self._fit_together(cfg, engine, recipe, pool, plan, verbose, run, point)
-        for k, (tr, va) in enumerate(plan):
+        together = self._fit_together(cfg, engine, recipe, pool, plan, verbose, run, point, notes)
+        members = (
+            plan if together is None else plan[: len(together)]
+        )  # fewer: Ctrl-C in a depth trial
+        for k, (tr, va) in enumerate(members):
             desc = f"model {k + 1}/{len(plan)}" if len(plan) > 1 else "training"
             val = recipe.subset(pool, va)
             if together is not None:
@@ -354,7 +360,7 @@ class MultiLabelEstimator(ConfigParams):
                 if pred.bad:
                     first = next(iter(pred.bad.values()))
                     notes.append(f"validation: skipped {len(pred.bad)} unreadable (first: {first})")
-            if result.interrupted and (together is None or k == len(plan) - 1):
+            if result.interrupted and (together is None or k == len(members) - 1):
                 self.interrupted_ = True
                 notes.append(
                     f"{result.stop_reason}; kept {len(self.models_)} model(s), the last at its best "
@@ -363,8 +369,6 @@ class MultiLabelEstimator(ConfigParams):
                 break
             if run is not None and together is None:
                 run.member_done(k, result)
-        if together is not None and not self.interrupted_ and len(self.models_) == len(plan):
-            self._try_deeper(cfg, engine, recipe, pool, plan, P_sum, n_pred, verbose, notes)
         self.fit_seconds_ = time.perf_counter() - start
         scored = n_pred > 0
         if not scored.any():
@@ -381,9 +385,12 @@ class MultiLabelEstimator(ConfigParams):
         self.notes_ = notes
         return self
 
-    def _fit_together(self, cfg, engine, recipe, pool, plan, verbose, run, point) -> list | None:
+    def _fit_together(
+        self, cfg, engine, recipe, pool, plan, verbose, run, point, notes
+    ) -> list | None:
         """The members' ``FitResult`` s when the engine trains them in one run (``Engine.trains_together``:
-        the torch table MLP's batched ensemble), else None (one ``fit_one`` per member)."""
+        the torch table MLP's batched ensemble), else None (one ``fit_one`` per member). With ``try_deeper``,
+        the depth trial (``_depth_trial``) chooses their hidden layers first."""
         together = len(plan) > 1 and engine.trains_together(cfg, recipe)
         if point is not None and point.ensemble != together:
             raise UserInputError(
@@ -393,100 +400,84 @@ class MultiLabelEstimator(ConfigParams):
             )
         if not together:
             return None
-        return engine.fit_members(
-            cfg,
-            [cfg.seed + k for k in range(len(plan))],
-            recipe,
-            [recipe.subset(pool, tr) for tr, _ in plan],
-            [recipe.subset(pool, va) for _, va in plan],
-            verbose=verbose,
-            save=run.ensemble(point) if run is not None else None,
-            desc=f"models 1-{len(plan)}",
-        )
+        trial = min(cfg.try_deeper, len(plan) - 1) if cfg.hidden_sizes else 0
+        if trial and len(pool) > DEPTH_TRIAL_MAX_ROWS:
+            notes.append(
+                f"no depth trial (try_deeper): {len(pool)} rows is over {DEPTH_TRIAL_MAX_ROWS:,}, where a "
+                f"deeper network costs more than it gave back; kept hidden layers {list(cfg.hidden_sizes)}."
+            )
+            trial = 0
+        if trial:
+            return self._depth_trial(
+                cfg, engine, recipe, pool, plan, verbose, run, point, notes, trial
+            )
+        return _members(cfg, engine, recipe, pool, plan, range(len(plan)), verbose, run, point)
 
-    def _try_deeper(self, cfg, engine, recipe, pool, plan, P_sum, n_pred, verbose, notes) -> None:
-        """``try_deeper``: the first m members again with one more hidden layer; when their out-of-fold AP on
-        folds 1..m beats the first m members', the deeper ensemble (its other members trained now) replaces
-        ``models_``, ``history_``, ``training_`` and the out-of-fold sums ``P_sum`` (in place). Ctrl-C during
-        the trial keeps the ensemble trained first. Records ``depth_trial_``."""
+    def _depth_trial(self, cfg, engine, recipe, pool, plan, verbose, run, point, notes, m) -> list:
+        """``try_deeper``: members 1..m with ``hidden_sizes`` and with one more layer of its last width; the
+        layers whose out-of-fold AP on folds 1..m is higher train members m+1..K, after the winner's m (so the
+        ensemble is the one that those layers would have given from the start). Checkpoints start after the
+        trial, with its winners as finished members; a resume restores them. Ctrl-C in the trial keeps the
+        first m members it has. Sets ``depth_trial_``."""
         from brainnet.core.decision.metrics import average_precision
 
-        m = min(cfg.try_deeper, len(plan) - 1)
-        if m < 1 or not cfg.hidden_sizes:
-            return
-        deeper = cfg.replace(hidden_sizes=(*cfg.hidden_sizes, cfg.hidden_sizes[-1]), try_deeper=0)
-        vals = [recipe.subset(pool, va) for _, va in plan]
-
-        def train(ks: list[int]) -> list | None:
-            results = engine.fit_members(
-                deeper,
-                [cfg.seed + k for k in ks],
-                recipe,
-                [recipe.subset(pool, plan[k][0]) for k in ks],
-                [vals[k] for k in ks],
-                verbose=verbose,
-                save=None,
-                desc=f"deeper: models {ks[0] + 1}-{ks[-1] + 1}",
-            )
-            if any(r.interrupted or r.best_epoch is None for r in results):
-                self.interrupted_ = True
-                notes.append(
-                    f"interrupted while trying {len(deeper.hidden_sizes)} hidden layers; kept the ensemble "
-                    f"of {len(cfg.hidden_sizes)}."
-                )
-                return None
-            return results
-
-        def out_of_fold(results: list, ks: list[int]) -> np.ndarray:
-            P = np.zeros_like(P_sum)
-            for k, result in zip(ks, results, strict=True):
-                pred = engine.predict(result.model, deeper, recipe, vals[k])
-                P[plan[k][1][pred.kept]] = pred.P
-            return P
-
-        first = list(range(m))
-        pilot = train(first)
-        if pilot is None:
-            return
-        rows = np.concatenate([plan[k][1] for k in first])
-        Y = recipe.labels(pool)[rows]
-        P_deep = out_of_fold(pilot, first)
-        ap = {
-            "current": float(average_precision(Y, P_sum[rows] / n_pred[rows, None])),
-            "deeper": float(average_precision(Y, P_deep[rows])),
-        }
-        chosen = "deeper" if ap["deeper"] > ap["current"] else "current"
-        self.depth_trial_ = {
-            "members": m,
-            "current": list(cfg.hidden_sizes),
-            "deeper": list(deeper.hidden_sizes),
-            "out_of_fold_ap": {k: round(v, 6) for k, v in ap.items()},
-            "chosen": chosen,
-        }
-        shapes = f"{list(cfg.hidden_sizes)} against {list(deeper.hidden_sizes)}"
-        if chosen == "current":
-            notes.append(
-                f"kept hidden layers {list(cfg.hidden_sizes)}: with one more, {m} members reached "
-                f"out-of-fold AP {ap['deeper']:.4f} against {ap['current']:.4f} ({shapes})."
-            )
-            return
-        rest = list(range(m, len(plan)))
-        others = train(rest)
-        if others is None:
-            self.depth_trial_.update(chosen="current", interrupted=True)
-            return
-        results = pilot + others
-        P_sum[:] = P_deep + out_of_fold(others, rest)
-        n_pred[:] = 0
-        n_pred[np.concatenate([va for _, va in plan])] = 1
-        self.models_ = [r.model for r in results]
-        self.history_ = [r.history for r in results]
-        self.training_ = [r.summary(cfg.seed + k) for k, r in enumerate(results)]
+        shapes = {"current": cfg.hidden_sizes, "deeper": (*cfg.hidden_sizes, cfg.hidden_sizes[-1])}
+        configs = {name: cfg.replace(hidden_sizes=h, try_deeper=0) for name, h in shapes.items()}
+        first = range(m)
+        if point is not None and point.member > 0:  # killed after the trial: its choice and winners
+            self.depth_trial_ = point.depth_trial
+            chosen = configs[self.depth_trial_["chosen"]]
+            pilot = [run.restored(point, k, chosen, recipe) for k in first]
+        else:
+            pilots = {}
+            for name, c in configs.items():
+                pilots[name] = _members(c, engine, recipe, pool, plan, first, verbose, None, None)
+                if any(r.interrupted or r.best_epoch is None for r in pilots[name]):
+                    notes.append(
+                        f"interrupted in the depth trial (try_deeper); kept its first {m} members, "
+                        f"hidden layers {list(cfg.hidden_sizes)}, at their best epochs."
+                    )
+                    kept = [r for r in pilots["current"] if r.best_epoch is not None]
+                    if kept:
+                        kept[-1].interrupted = True
+                    return kept
+            Y, ap = recipe.labels(pool), {}
+            for (
+                name,
+                results,
+            ) in pilots.items():  # each row's mean over the members that validated on it
+                P, n = np.zeros(Y.shape), np.zeros(len(Y))
+                for k, result in zip(first, results, strict=True):
+                    va = plan[k][1]
+                    pred = engine.predict(
+                        result.model, configs[name], recipe, recipe.subset(pool, va)
+                    )
+                    P[va[pred.kept]] += pred.P
+                    n[va[pred.kept]] += 1
+                rows = np.flatnonzero(n)
+                ap[name] = float(average_precision(Y[rows], P[rows] / n[rows, None]))
+            name = "deeper" if ap["deeper"] > ap["current"] else "current"
+            self.depth_trial_ = {
+                "members": m,
+                "current": list(shapes["current"]),
+                "deeper": list(shapes["deeper"]),
+                "out_of_fold_ap": {k: round(v, 6) for k, v in ap.items()},
+                "chosen": name,
+            }
+            chosen, pilot = configs[name], pilots[name]
+            if run is not None:  # the winners are the checkpoint's finished members
+                run.trial_done(pilot)
+        trial = self.depth_trial_
+        verb = "chose" if trial["chosen"] == "deeper" else "kept"
         notes.append(
-            f"chose hidden layers {list(deeper.hidden_sizes)}: on the first {m} folds their out-of-fold AP "
-            f"was {ap['deeper']:.4f} against {ap['current']:.4f} ({shapes}); all {len(plan)} members were "
-            "trained with them."
+            f"{verb} hidden layers {list(chosen.hidden_sizes)}: on the first {m} folds, out-of-fold AP "
+            f"{trial['out_of_fold_ap']['deeper']:.4f} with {trial['deeper']} against "
+            f"{trial['out_of_fold_ap']['current']:.4f} with {trial['current']} (try_deeper)."
         )
+        rest = _members(
+            chosen, engine, recipe, pool, plan, range(m, len(plan)), verbose, run, point
+        )
+        return pilot + rest
 
     def network_config(self, cfg: Any) -> Any:
         """The config that builds the kept networks: ``cfg`` with the hidden layers the depth trial chose or
@@ -736,6 +727,22 @@ class MultiLabelEstimator(ConfigParams):
 
 
 # ---------------------------------------------------------------------- helpers
+def _members(cfg, engine, recipe, pool, plan, ks, verbose, run, point) -> list:
+    """``FitResult`` s of members ``ks`` of ``plan`` trained together with ``cfg``'s layers (seeds seed + k);
+    ``run``: checkpointed (``point``: resumed)."""
+    ks = list(ks)
+    return engine.fit_members(
+        cfg,
+        [cfg.seed + k for k in ks],
+        recipe,
+        [recipe.subset(pool, plan[k][0]) for k in ks],
+        [recipe.subset(pool, plan[k][1]) for k in ks],
+        verbose=verbose,
+        save=run.ensemble(point) if run is not None else None,
+        desc=f"models {ks[0] + 1}-{ks[-1] + 1} ({len(cfg.hidden_sizes)} hidden layers)",
+    )
+
+
 def prepare_fit(
     recipe: Recipe, data: Any, validation: Any, cfg: Any
 ) -> tuple[Any, list, str, list[str]]:

@@ -59,7 +59,8 @@ def save_model_dir(
     from safetensors.numpy import save
 
     path = Path(path)
-    blob = save({k: np.ascontiguousarray(v) for k, v in tensors.items()})
+    # ascontiguousarray makes a 0-d array (BatchNorm's num_batches_tracked) 1-d: keep the shape
+    blob = save({k: np.ascontiguousarray(v).reshape(np.shape(v)) for k, v in tensors.items()})
     full = {
         "format": FORMAT,
         "format_version": ENCODING_VERSION if "encoding" in meta else 1,

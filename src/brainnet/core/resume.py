@@ -281,6 +281,8 @@ class ResumePoint:
     # a batched ensemble (``EnsembleCheckpoint``): every member in progress in ``loop``, their best models
     ensemble: bool = False
     bests: list[dict[str, np.ndarray]] = field(default_factory=list)
+    # the depth trial's record (``try_deeper``; ``MultiLabelEstimator.depth_trial_``): its winners are finished
+    depth_trial: dict[str, Any] | None = None
 
 
 def find_checkpoint(path: Path) -> Path | None:
@@ -324,8 +326,9 @@ def read_resume_point(path: str | Path, now: dict[str, Any]) -> ResumePoint:
         if saved.get("loop") is not None:
             point.loop = join_arrays(saved["loop"], tensors)
         point.ensemble = bool(saved.get("ensemble", False))
-        if point.ensemble:
-            point.bests = [model_tensors(i) for i in range(int(meta["n_models"]))]
+        point.depth_trial = meta.get("depth_trial")
+        if point.ensemble:  # the members in progress, after any finished (a depth trial's)
+            point.bests = [model_tensors(i) for i in range(k, int(meta["n_models"]))]
         elif int(meta["n_models"]) > k:
             point.best = (model_tensors(k), dict(meta["checkpoint"]))
     except (KeyError, TypeError, ValueError) as e:
@@ -388,15 +391,16 @@ class RunCheckpoints:
         """Member ``k`` finished (a ``FitResult``): write a checkpoint that starts the next one afresh."""
         if len(self.finished) > k:  # restored, not trained now
             return
-        entry = {
-            "history": result.history,
-            "epochs_run": result.epochs_run,
-            "best_epoch": result.best_epoch,
-            "stop_reason": result.stop_reason,
-            "notes": result.notes,
-        }
-        self.add_finished(entry, self.engine.tensors_of(result.model))
+        self.add_finished(_finished_entry(result), self.engine.tensors_of(result.model))
         self.write(None, self.last_record or {"epoch": result.best_epoch or 0}, None)
+
+    def trial_done(self, results: list[Any]) -> None:
+        """A depth trial's winners (``FitResult`` s of members 0..m-1; the estimator's ``depth_trial_`` is
+        set): one checkpoint with them finished, before the batched ensemble trains the others."""
+        self.is_ensemble = True
+        for result in results:
+            self.add_finished(_finished_entry(result), self.engine.tensors_of(result.model))
+        self.write(None, {"epoch": 0}, None)
 
     def write(
         self,
@@ -437,6 +441,12 @@ class RunCheckpoints:
         self.n_written += 1
 
 
+def _finished_entry(result: Any) -> dict[str, Any]:
+    """A finished member's ``FitResult`` fields but the model, as a checkpoint keeps them."""
+    fields = ("history", "epochs_run", "best_epoch", "stop_reason", "notes")
+    return {name: getattr(result, name) for name in fields}
+
+
 def checkpoint_record(state: Any, monitor: str) -> dict[str, Any]:
     """The checkpoint's record of a loop ``state``: epoch, monitored quantity, best value, time written."""
     from datetime import UTC, datetime
@@ -463,6 +473,7 @@ def checkpoint_meta(est: Any, n_models: int, record: dict[str, Any]) -> dict[str
     snap.notes_ = ["checkpoint written during training"]
     snap.interrupted_, snap.n_train_, snap.n_val_, snap.fit_seconds_ = True, 0, 0, 0.0
     snap.validation_ = "checkpoint: thresholds not tuned yet (0.5)"
+    snap.depth_trial_ = getattr(est, "depth_trial_", None)  # the layers of its members (try_deeper)
     return snap.model_meta(n_models, status="checkpoint", checkpoint=record)
 
 
