@@ -143,15 +143,18 @@ def test_sigkill_in_the_second_member_then_resume_gives_identical_weights(table,
 
 
 def test_sigkill_a_batched_ensemble_then_resume_gives_identical_weights(table, tmp_path):
-    """The default: both members train together, so a checkpoint holds both at an epoch boundary."""
+    """The default: the depth trial trains member 1 with one and with two hidden layers (no checkpoint), the
+    winner is the checkpoint's finished member, and member 2 trains in the batched ensemble, whose checkpoint
+    holds it at an epoch boundary."""
     data, straight = table
     out, checkpoint = tmp_path / "m", tmp_path / "m.checkpoint"
-    proc = _start_and_wait([data, "--out", out, *TABLE], checkpoint, until=(0, 3))
+    proc = _start_and_wait([data, "--out", out, *TABLE], checkpoint, until=(1, 3))
     proc.send_signal(signal.SIGKILL)
     proc.communicate()
     assert proc.returncode == -signal.SIGKILL and not out.exists()
     member, epoch = _progress(checkpoint)
-    assert member == 0 and 3 <= epoch < 6  # no member finished: both in progress
+    assert member == 1 and 3 <= epoch < 6  # the trial's winner finished, member 2 in progress
+    assert "depth_trial" in json.loads((checkpoint / "brainnet.json").read_text())
     assert brainnet.load(checkpoint).predict_proba(np.zeros((2, 8))).shape == (
         2,
         3,
@@ -161,7 +164,10 @@ def test_sigkill_a_batched_ensemble_then_resume_gives_identical_weights(table, t
     _run(data, "--out", out, *TABLE, "--resume")
     assert _sha(out) == straight
     notes = json.loads((out / "brainnet.json").read_text())["notes"]
-    assert any(f"after epoch {epoch} of the 2 members trained together" in n for n in notes)
+    assert any(
+        f"after epoch {epoch} of member 2 trained together, after the depth trial" in n
+        for n in notes
+    )
 
 
 def test_sigterm_writes_a_usable_checkpoint_and_exits_143(table, tmp_path):

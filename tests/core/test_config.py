@@ -43,6 +43,7 @@ TABLE_DEFAULTS = {
     "activation": "relu",
     "batched_ensemble": True,
     "sparse_first_layer": "auto",
+    "try_deeper": 3,
     "distill": 0,
     "impute": True,
     "scale_binary": False,

@@ -12,7 +12,10 @@ from brainnet import MultiLabelMLP
 from brainnet.core.config import TrainConfig
 from brainnet.core.errors import UserInputError
 
-SMALL = dict(hidden_sizes=(32,), batch_size=32, epochs=6, patience=10, n_models=3, seed=0)
+# try_deeper 0: the student's closeness below was measured against a one-layer ensemble
+SMALL = dict(
+    hidden_sizes=(32,), batch_size=32, epochs=6, patience=10, n_models=3, seed=0, try_deeper=0
+)
 # measured with SMALL and distill=16 (6 epochs): mean |P_student - P_ensemble| 0.018 on the training rows (max
 # 0.11) and 0.017 on new rows (max 0.14); the ensemble's first member alone is 0.05 from it (max 0.34)
 MEAN_CLOSE, MAX_CLOSE = 0.03, 0.2

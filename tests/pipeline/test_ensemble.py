@@ -14,7 +14,10 @@ from brainnet.pipeline.ensemble import EnsembleTrainer, fit_together
 from brainnet.pipeline.models.batched_mlp import BatchedMLP
 from brainnet.pipeline.models.mlp import MLP
 
-SMALL = dict(hidden_sizes=(16,), batch_size=16, epochs=4, patience=10, lr=0.003, monitor="loss")
+# try_deeper 0: the ensemble itself (the depth trial that may come first has its own tests, test_depth_trial.py)
+SMALL = dict(
+    hidden_sizes=(16,), batch_size=16, epochs=4, patience=10, lr=0.003, monitor="loss", try_deeper=0
+)
 
 
 def _data(n=100, d=6, L=3, seed=0):

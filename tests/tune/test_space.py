@@ -29,8 +29,12 @@ def test_shorthands_expand_to_config_fields():
     assert config_values({"width": 256, "depth": 3, "lr": 0.01}, base) == {
         "lr": 0.01,
         "hidden_sizes": (256, 128, 64),
+        "try_deeper": 0,  # the study chose the layers: no depth trial on top of them
     }
     assert config_values({"depth": 2}, base)["hidden_sizes"] == (256, 128)
+    assert (
+        config_values({"depth": 2, "try_deeper": 2}, base)["try_deeper"] == 2
+    )  # fixed in the space
     assert config_values({"augment": 0.5}, ImageTrainConfig()) == {"rotation": 15.0, "shift": 0.1}
 
 

@@ -836,6 +836,18 @@ def expand_history(columns: list[dict[str, list[float | None]]]) -> list[list[di
 
 def _resumed_note(point: Any, n_planned: int) -> str:
     epoch = point.loop["epoch"] if point.loop is not None else 0
+    if (
+        point.ensemble and point.member
+    ):  # after a depth trial: its winners finished, the others together
+        rest = (
+            f"members {point.member + 1}-{n_planned}"
+            if n_planned - point.member > 1
+            else f"member {n_planned}"
+        )
+        return (
+            f"resumed from {str(point.path)!r} after epoch {epoch} of {rest} trained together, after the "
+            f"depth trial's {point.member} finished"
+        )
     if point.ensemble:
         return f"resumed from {str(point.path)!r} after epoch {epoch} of the {n_planned} members trained together"
     where = f"model {point.member + 1}/{n_planned}, " if n_planned > 1 else ""

@@ -4,7 +4,8 @@ A space maps a name to a ``Param``: a float or int range (``low``, ``high``, ``l
 Names are config fields (``lr``, ``dropout``, ``batch_size``...) or one of three shorthands that set several
 fields at once:
 
-- ``width`` and ``depth`` (tables): ``hidden_sizes`` = ``width``, ``width/2``, ... ``depth`` layers (>= 8 units);
+- ``width`` and ``depth`` (tables): ``hidden_sizes`` = ``width``, ``width/2``, ... ``depth`` layers (>= 8 units), and
+  ``try_deeper`` 0 unless the space sets it (the study chose the layers; the fit's depth trial would add one);
 - ``augment`` (images): augmentation strength in [0, 1]: ``rotation`` = 30 x it degrees, ``shift`` = 0.2 x it.
 
 A YAML file (``--space``) overrides the defaults key by key: a mapping sets a range or choices, a plain value
@@ -90,6 +91,8 @@ def config_values(values: dict[str, Any], base: Any) -> dict[str, Any]:
         width = int(values.get("width", base.hidden_sizes[0] if base.hidden_sizes else 64))
         depth = int(values.get("depth", len(base.hidden_sizes)))
         out["hidden_sizes"] = tuple(max(width // 2**i, 8) for i in range(depth))
+        # the study chose the layers: the fit's own depth trial would add one to them (unless fixed in the space)
+        out.setdefault("try_deeper", 0)
     if "augment" in values:
         strength = float(values["augment"])
         out["rotation"], out["shift"] = round(30.0 * strength, 6), round(0.2 * strength, 6)
