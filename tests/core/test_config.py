@@ -44,6 +44,7 @@ TABLE_DEFAULTS = {
     "batched_ensemble": True,
     "sparse_first_layer": "auto",
     "try_deeper": 3,
+    "deeper_width": 0,
     "distill": 0,
     "impute": True,
     "scale_binary": False,

@@ -227,3 +227,16 @@ def test_a_killed_batched_ensemble_resumes_from_a_best_epoch_read_back(data, tmp
     monkeypatch.setattr(training, "emit", emit)
     resumed = MultiLabelMLP(**params).fit(X, Y, checkpoint=tmp_path / "ckpt", resume=True)
     np.testing.assert_array_equal(resumed.predict_proba(X), straight.predict_proba(X))
+
+
+def test_the_added_layer_may_be_narrower(monkeypatch):
+    X, Y = _data(n=80)
+    _favour(monkeypatch, deeper=True)
+    est = MultiLabelMLP(**{**SMALL, "epochs": 2}, try_deeper=1, deeper_width=8).fit(X, Y)
+    assert est.depth_trial_["deeper"] == [16, 8] and est.depth_trial_["chosen"] == "deeper"
+    assert [m.head.in_features for m in est.models_] == [8, 8, 8]
+
+
+def test_bad_deeper_width_is_refused():
+    with pytest.raises(UserInputError, match="deeper_width"):
+        TrainConfig(deeper_width=-3)

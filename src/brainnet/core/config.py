@@ -294,6 +294,10 @@ class TrainConfig(CommonConfig):
         "training files: README 'Fit speed')",
         3,
     )
+    deeper_width: int = _option(
+        "try_deeper: the width of the added hidden layer; 0: the last width of hidden_sizes",
+        0,
+    )
     distill: int = _option(
         "torch engine, model mlp, n_models > 1: the width of one student MLP (one hidden layer) trained "
         "after the ensemble to mimic its mean probability, on the training rows and noisy copies of them, "
@@ -362,6 +366,12 @@ class TrainConfig(CommonConfig):
             "try_deeper",
             self.try_deeper,
             "a number of members >= 1 such as 3, or 0 to keep hidden_sizes",
+        )
+        _check(
+            isinstance(self.deeper_width, int) and self.deeper_width >= 0,
+            "deeper_width",
+            self.deeper_width,
+            "a layer width >= 1 such as 128, or 0 for the last width of hidden_sizes",
         )
         _check(
             isinstance(self.distill, int) and self.distill >= 0,

@@ -421,7 +421,8 @@ class MultiLabelEstimator(ConfigParams):
         first m members it has. Sets ``depth_trial_``."""
         from brainnet.core.decision.metrics import average_precision
 
-        shapes = {"current": cfg.hidden_sizes, "deeper": (*cfg.hidden_sizes, cfg.hidden_sizes[-1])}
+        added = cfg.deeper_width or cfg.hidden_sizes[-1]
+        shapes = {"current": cfg.hidden_sizes, "deeper": (*cfg.hidden_sizes, added)}
         configs = {name: cfg.replace(hidden_sizes=h, try_deeper=0) for name, h in shapes.items()}
         first = range(m)
         if point is not None and point.member > 0:  # killed after the trial: its choice and winners
