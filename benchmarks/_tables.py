@@ -10,6 +10,7 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from rich.table import Table
@@ -96,3 +97,12 @@ def header_lines(info: dict[str, Any]) -> list[str]:
         f"machine: {info['machine']}; {info['cpu_count']} CPUs",
         f"threads: {info['threads']}",
     ]
+
+
+def print_and_write(text: str, path: Path | None) -> None:
+    """Print a markdown result and, with ``path``, write it there (atomically) under the command that made it."""
+    print(text)
+    if path:
+        from brainnet.core.files import atomic_write_text
+
+        atomic_write_text(path, f"```\n{' '.join(sys.argv)}\n```\n\n{text}\n", force=True)

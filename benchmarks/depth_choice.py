@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _tables import MULAN_SETS, TableSpec, comma_list, to_markdown  # noqa: E402
+from _tables import MULAN_SETS, TableSpec, comma_list, print_and_write, to_markdown  # noqa: E402
 from fit_speed import DATA, fit_brainnet, inner_split, read  # noqa: E402
 
 SETS = ["yeast", "scene", "enron", "flags", "medical", "genbase", "tmc2007_500", "bibtex"]
@@ -117,11 +117,7 @@ def main(argv: list[str] | None = None) -> None:
     for rule, chosen in picks.items():
         spec.notes.append(f"{rule} picked: {', '.join(chosen)}")
     text = to_markdown(spec)
-    print(text)
-    if args.markdown:
-        from brainnet.core.files import atomic_write_text
-
-        atomic_write_text(args.markdown, f"```\n{' '.join(sys.argv)}\n```\n\n{text}\n", force=True)
+    print_and_write(text, args.markdown)
 
 
 if __name__ == "__main__":

@@ -31,6 +31,9 @@ import torch
 import brainnet
 from brainnet.core.data.dataset import Dataset
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _tables import print_and_write  # noqa: E402
+
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "yeast"
 
 
@@ -163,11 +166,7 @@ def main(argv: list[str] | None = None) -> None:
     ]
     lines += [f"| {name} | {sec:.4f} | {sec / ref:.2f} |" for name, sec in race.items()]
     text = "\n".join(lines)
-    print(text)
-    if args.markdown:
-        from brainnet.core.files import atomic_write_text
-
-        atomic_write_text(args.markdown, f"```\n{' '.join(sys.argv)}\n```\n\n{text}\n", force=True)
+    print_and_write(text, args.markdown)
 
 
 if __name__ == "__main__":

@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _tables import MULAN_SETS, TableSpec, comma_list, to_markdown  # noqa: E402
+from _tables import MULAN_SETS, TableSpec, comma_list, print_and_write, to_markdown  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 SELECT_SETS = ["yeast", "scene", "enron", "flags", "medical"]
@@ -389,11 +389,7 @@ def main(argv: list[str] | None = None) -> None:
         f"load average at start {load[0]:.1f}, at end {os.getloadavg()[0]:.1f} ({os.cpu_count()} CPUs)"
     )
     text = to_markdown(spec)
-    print(text)
-    if args.markdown:
-        from brainnet.core.files import atomic_write_text
-
-        atomic_write_text(args.markdown, f"```\n{' '.join(sys.argv)}\n```\n\n{text}\n", force=True)
+    print_and_write(text, args.markdown)
 
 
 if __name__ == "__main__":

@@ -160,30 +160,16 @@ def test_bad_try_deeper_is_refused():
 
 @pytest.mark.parametrize("deeper", [True, False])
 def test_a_run_killed_after_the_trial_resumes_to_the_same_model(
-    data, tmp_path, monkeypatch, deeper
+    data, tmp_path, monkeypatch, sigterm_at, deeper
 ):
-    import os
-    import signal
-
     import brainnet.core.resume as resume
-    from brainnet.core import training
     from brainnet.core.model_dir import read_model_meta
 
     X, Y = data
     params = dict(SMALL, try_deeper=2, epochs=5, patience=10)
     _favour(monkeypatch, deeper=deeper)  # every trial below: its calls come in pairs
     straight = MultiLabelMLP(**params).fit(X, Y)
-    emit, count = training.emit, [0]
-
-    def signalling(loop, event, *args):  # SIGTERM at the 3rd epoch after the trial's 2 x 5
-        if event == "on_epoch_start":
-            count[0] += 1
-            if count[0] == 13:
-                os.kill(os.getpid(), signal.SIGTERM)
-        return emit(loop, event, *args)
-
-    monkeypatch.setattr(training, "emit", signalling)
-    monkeypatch.setattr(resume, "CHECKPOINT_INTERVAL_S", 3600.0)
+    sigterm_at(13)  # the 3rd epoch after the trial's 2 x 5
     with pytest.raises(resume.Terminated):
         MultiLabelMLP(**params).fit(X, Y, checkpoint=tmp_path / "ckpt")
     meta = read_model_meta(tmp_path / "ckpt")
@@ -193,38 +179,24 @@ def test_a_run_killed_after_the_trial_resumes_to_the_same_model(
     # the checkpoint is a loadable model with the layers the trial chose
     layers = 2 if deeper else 1
     assert all(_hidden_layers(m) == layers for m in brainnet.load(tmp_path / "ckpt").models_)
-    monkeypatch.setattr(training, "emit", emit)
+    sigterm_at(None)
     resumed = MultiLabelMLP(**params).fit(X, Y, checkpoint=tmp_path / "ckpt", resume=True)
     assert resumed.depth_trial_ == straight.depth_trial_
     np.testing.assert_array_equal(resumed.predict_proba(X), straight.predict_proba(X))
 
 
-def test_a_killed_batched_ensemble_resumes_from_a_best_epoch_read_back(data, tmp_path, monkeypatch):
+def test_a_killed_batched_ensemble_resumes_from_a_best_epoch_read_back(data, tmp_path, sigterm_at):
     """Without the trial. Its members' best epochs come before the kill and are read back from the checkpoint
     (BatchNorm's 0-d num_batches_tracked among them: it was written 1-d, and restoring it failed)."""
-    import os
-    import signal
-
     import brainnet.core.resume as resume
-    from brainnet.core import training
 
     X, Y = data
     params = dict(SMALL, try_deeper=0, epochs=5, patience=10)
     straight = MultiLabelMLP(**params).fit(X, Y)
-    emit, count = training.emit, [0]
-
-    def signalling(loop, event, *args):
-        if event == "on_epoch_start":
-            count[0] += 1
-            if count[0] == 3:
-                os.kill(os.getpid(), signal.SIGTERM)
-        return emit(loop, event, *args)
-
-    monkeypatch.setattr(training, "emit", signalling)
-    monkeypatch.setattr(resume, "CHECKPOINT_INTERVAL_S", 3600.0)
+    sigterm_at(3)
     with pytest.raises(resume.Terminated):
         MultiLabelMLP(**params).fit(X, Y, checkpoint=tmp_path / "ckpt")
-    monkeypatch.setattr(training, "emit", emit)
+    sigterm_at(None)
     resumed = MultiLabelMLP(**params).fit(X, Y, checkpoint=tmp_path / "ckpt", resume=True)
     np.testing.assert_array_equal(resumed.predict_proba(X), straight.predict_proba(X))
 

@@ -357,33 +357,20 @@ def test_sparse_first_layer_auto_is_on_where_it_applies_and_quiet_elsewhere(monk
         TrainConfig(sparse_first_layer="yes")
 
 
-def test_sparse_first_layer_resumes_exactly_after_sigterm(tmp_path, monkeypatch):
+def test_sparse_first_layer_resumes_exactly_after_sigterm(tmp_path, sigterm_at):
     """Killed at the start of epoch 3 with a checkpoint, resumed: the same weights as a run nobody stopped
     (the sparse batches and their input dropout draw from the states the checkpoint holds)."""
     import hashlib
-    import os
-    import signal
 
     import brainnet.core.resume as resume
-    from brainnet.core import training
 
     X, Y = _sparse_data(n=120, seed=3)
     params = dict(SMALL, n_models=2, epochs=5, input_dropout=0.2, sparse_first_layer="on")
     MultiLabelMLP(**params).fit(X, Y).save(tmp_path / "straight")
-    emit, count = training.emit, [0]
-
-    def signalling(loop, event, *args):
-        if event == "on_epoch_start":
-            count[0] += 1
-            if count[0] == 3:
-                os.kill(os.getpid(), signal.SIGTERM)
-        return emit(loop, event, *args)
-
-    monkeypatch.setattr(resume, "CHECKPOINT_INTERVAL_S", 0.0)
-    monkeypatch.setattr(training, "emit", signalling)
+    sigterm_at(3)
     with pytest.raises(resume.Terminated):
         MultiLabelMLP(**params).fit(X, Y, checkpoint=tmp_path / "ckpt")
-    monkeypatch.setattr(training, "emit", emit)
+    sigterm_at(None)
     resumed = MultiLabelMLP(**params).fit(X, Y, checkpoint=tmp_path / "ckpt", resume=True)
     assert "epoch 2" in resumed.notes_[-1] or any("epoch 2" in n for n in resumed.notes_)
     resumed.save(tmp_path / "resumed")
