@@ -382,7 +382,9 @@ class MultiLabelEstimator(ConfigParams):
         elif getattr(cfg, "distill", 0):
             notes.append("distill: one model was kept (interrupted), so it was not distilled.")
         self.n_train_, self.n_val_ = int(len(used)), int(scored.sum())
-        self.notes_ = notes
+        self.notes_ = list(
+            dict.fromkeys(notes)
+        )  # once each (a depth trial trains in several batched runs)
         return self
 
     def _fit_together(
@@ -740,7 +742,8 @@ def _members(cfg, engine, recipe, pool, plan, ks, verbose, run, point) -> list:
         [recipe.subset(pool, plan[k][1]) for k in ks],
         verbose=verbose,
         save=run.ensemble(point) if run is not None else None,
-        desc=f"models {ks[0] + 1}-{ks[-1] + 1} ({len(cfg.hidden_sizes)} hidden layers)",
+        desc=f"models {ks[0] + 1}-{ks[-1] + 1} ({len(cfg.hidden_sizes)} hidden "
+        + ("layer)" if len(cfg.hidden_sizes) == 1 else "layers)"),
     )
 
 

@@ -163,7 +163,7 @@ class TorchEngine(Engine):
         )
         results = [fit_result(m, loop.state) for m, loop in zip(models, loops, strict=True)]
         results[0].notes = [
-            f"the {len(models)} members trained together as one batched network (stacked weights, "
+            "the members trained together as one batched network (stacked weights, "
             "per-member batches, early stopping and best weights)"
             + (
                 "; the first layer from the sparse batches' non-zeros (input dropout on non-zero inputs)"
