@@ -123,6 +123,21 @@ def test_ctrl_c_in_the_trial_keeps_the_members_with_the_current_layers(data, pla
             np.testing.assert_allclose(a.numpy(), b.numpy(), atol=1e-6)
 
 
+def test_ctrl_c_before_the_trials_first_epoch_keeps_nothing(data, monkeypatch):
+    X, Y = data
+    real = TorchEngine.fit_members
+
+    def before_one_epoch(self, cfg, *args, **kwargs):
+        results = real(self, cfg, *args, **kwargs)
+        for r in results:  # as if Ctrl-C had come before any epoch finished
+            r.interrupted, r.best_epoch = True, None
+        return results
+
+    monkeypatch.setattr(TorchEngine, "fit_members", before_one_epoch)
+    with pytest.raises(KeyboardInterrupt):
+        MultiLabelMLP(**{**SMALL, "epochs": 2}, try_deeper=2).fit(X, Y)
+
+
 def test_no_trial_over_the_row_limit(monkeypatch):
     from brainnet.core import estimator
 

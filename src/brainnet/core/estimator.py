@@ -428,6 +428,11 @@ class MultiLabelEstimator(ConfigParams):
         configs = {name: cfg.replace(hidden_sizes=h, try_deeper=0) for name, h in shapes.items()}
         first = range(m)
         if point is not None and point.member > 0:  # killed after the trial: its choice and winners
+            if not point.depth_trial:
+                raise ModelFormatError(
+                    f"{str(point.path)!r} holds finished members of a batched ensemble but no record of its "
+                    "depth trial; it is damaged. Start the run afresh."
+                )
             self.depth_trial_ = point.depth_trial
             chosen = configs[self.depth_trial_["chosen"]]
             pilot = [run.restored(point, k, chosen, recipe) for k in first]
@@ -436,19 +441,18 @@ class MultiLabelEstimator(ConfigParams):
             for name, c in configs.items():
                 pilots[name] = _members(c, engine, recipe, pool, plan, first, verbose, None, None)
                 if any(r.interrupted or r.best_epoch is None for r in pilots[name]):
+                    kept = [r for r in pilots["current"] if r.best_epoch is not None]
+                    if not kept:  # before one epoch finished: nothing to keep
+                        raise KeyboardInterrupt
+                    self.interrupted_ = True
                     notes.append(
-                        f"interrupted in the depth trial (try_deeper); kept its first {m} members, "
+                        f"interrupted in the depth trial (try_deeper); kept {len(kept)} member(s) with "
                         f"hidden layers {list(cfg.hidden_sizes)}, at their best epochs."
                     )
-                    kept = [r for r in pilots["current"] if r.best_epoch is not None]
-                    if kept:
-                        kept[-1].interrupted = True
                     return kept
             Y, ap = recipe.labels(pool), {}
-            for (
-                name,
-                results,
-            ) in pilots.items():  # each row's mean over the members that validated on it
+            # each row's mean probability over the trial's members that validated on it
+            for name, results in pilots.items():
                 P, n = np.zeros(Y.shape), np.zeros(len(Y))
                 for k, result in zip(first, results, strict=True):
                     va = plan[k][1]
