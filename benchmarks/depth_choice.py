@@ -49,8 +49,9 @@ def out_of_fold(model: Any, train: Any) -> tuple[np.ndarray, list[np.ndarray]]:
     return P, [va for _, va in plan]
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def parse_args(argv: list[str] | None = None, doc: str = __doc__) -> argparse.Namespace:
+    """The options of the inner-validation scripts (this one, ``thresholds.py``: ``doc`` is theirs)."""
+    p = argparse.ArgumentParser(description=doc.split("\n")[0])
     p.add_argument("--data", type=Path, default=DATA)
     p.add_argument("--sets", type=comma_list(MULAN_SETS, "set"), default=SETS)
     p.add_argument("--seeds", type=int, default=2)

@@ -16,7 +16,6 @@ This file is a script: nothing in the package or the tests imports it.
 
 from __future__ import annotations
 
-import argparse
 import copy
 import sys
 from pathlib import Path
@@ -25,11 +24,10 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _tables import MULAN_SETS, TableSpec, comma_list, print_and_write, to_markdown  # noqa: E402
-from depth_choice import out_of_fold  # noqa: E402
-from fit_speed import DATA, fit_brainnet, inner_split, read  # noqa: E402
+from _tables import TableSpec, print_and_write, to_markdown  # noqa: E402
+from depth_choice import out_of_fold, parse_args  # noqa: E402
+from fit_speed import fit_brainnet, inner_split, read  # noqa: E402
 
-SETS = ["yeast", "scene", "enron", "flags", "medical", "genbase", "tmc2007_500", "bibtex"]
 # written before the run; "default" is the config's defaults (threshold_shrinkage 10, min_positives 5)
 CANDIDATES: dict[str, dict[str, Any]] = {
     "default": {},
@@ -43,19 +41,10 @@ CANDIDATES: dict[str, dict[str, Any]] = {
 GAIN, WORST = 0.002, 0.01
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--data", type=Path, default=DATA)
-    p.add_argument("--sets", type=comma_list(MULAN_SETS, "set"), default=SETS)
-    p.add_argument("--seeds", type=int, default=2)
-    p.add_argument("--markdown", type=Path, default=None)
-    return p.parse_args(argv)
-
-
 def main(argv: list[str] | None = None) -> None:
     import torch
 
-    args = parse_args(argv)
+    args = parse_args(argv, __doc__)
     torch.set_num_threads(1)
     micro: dict[str, dict[str, float]] = {c: {} for c in CANDIDATES}
     macro: dict[str, dict[str, float]] = {c: {} for c in CANDIDATES}

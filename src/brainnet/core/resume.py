@@ -384,8 +384,7 @@ class RunCheckpoints:
         n_labels = len(self.est.label_names_)
         model = self.engine.model_from(cfg, recipe, n_labels, point.tensors[k])
         self.add_finished(done, point.tensors[k])
-        fields = ("history", "epochs_run", "best_epoch", "stop_reason", "notes")
-        return FitResult(model, **{name: done[name] for name in fields})
+        return FitResult(model, **{name: done[name] for name in FINISHED_FIELDS})
 
     def member_done(self, k: int, result: Any) -> None:
         """Member ``k`` finished (a ``FitResult``): write a checkpoint that starts the next one afresh."""
@@ -441,10 +440,13 @@ class RunCheckpoints:
         self.n_written += 1
 
 
+# what a checkpoint keeps of a finished member's ``FitResult``: everything but the model
+FINISHED_FIELDS = ("history", "epochs_run", "best_epoch", "stop_reason", "notes")
+
+
 def _finished_entry(result: Any) -> dict[str, Any]:
     """A finished member's ``FitResult`` fields but the model, as a checkpoint keeps them."""
-    fields = ("history", "epochs_run", "best_epoch", "stop_reason", "notes")
-    return {name: getattr(result, name) for name in fields}
+    return {name: getattr(result, name) for name in FINISHED_FIELDS}
 
 
 def checkpoint_record(state: Any, monitor: str) -> dict[str, Any]:
