@@ -9,7 +9,13 @@ Rules compared, each scored by the chosen ensemble's AP on the held-out 20 %:
 - ``oof pilot P``: the same on the rows of the first P folds only (what a fit that trains P members of each
   depth, then the rest of the winner's, would see);
 - ``mix``: the two ensembles' mean probability (20 members; no choice);
-- ``best`` (an oracle, not a rule): the higher held-out AP of the two.
+- ``best`` (an oracle, not a rule): the higher held-out AP of the two;
+- ``oof pilot 3, margin M`` (``--margins``; round 14, written before it ran): two layers only where their
+  out-of-fold AP on the first 3 folds is more than M above one layer's, so that a set where the deeper network
+  wins by noise keeps the cheaper one. Judged by the speed rule of ``fit_speed.py`` against ``oof pilot 3`` (the
+  package's rule, M = 0): the least estimated CPU among the margins whose mean held-out AP is at most
+  ``TOLERANCE`` below its and no set more than ``WORST`` below it. The CPU a rule would cost is estimated as the
+  package's trial spends it: 3 tenths of each depth's fit, then 7 tenths of the chosen depth's.
 
     python benchmarks/depth_choice.py --seeds 2 --markdown benchmarks/results/depth-choice.md
 
@@ -27,10 +33,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _tables import MULAN_SETS, TableSpec, comma_list, print_and_write, to_markdown  # noqa: E402
-from fit_speed import DATA, fit_brainnet, inner_split, read  # noqa: E402
+from fit_speed import DATA, TOLERANCE, WORST, fit_brainnet, inner_split, read  # noqa: E402
 
 SETS = ["yeast", "scene", "enron", "flags", "medical", "genbase", "tmc2007_500", "bibtex"]
-DEEP = {"hidden_sizes": (256, 256)}
+ONE = {"try_deeper": 0}  # the package's own trial off: each fit is one depth
+DEEP = {"try_deeper": 0, "hidden_sizes": (256, 256)}
 PILOTS = (2, 3, 5)
 
 
@@ -56,6 +63,12 @@ def parse_args(argv: list[str] | None = None, doc: str = __doc__) -> argparse.Na
     p.add_argument("--sets", type=comma_list(MULAN_SETS, "set"), default=SETS)
     p.add_argument("--seeds", type=int, default=2)
     p.add_argument("--markdown", type=Path, default=None)
+    p.add_argument(
+        "--margins",
+        type=lambda v: [float(m) for m in v.split(",")],
+        default=[],
+        help="comma-separated out-of-fold AP margins for 'oof pilot 3, margin M' (round 14)",
+    )
     return p.parse_args(argv)
 
 
@@ -67,7 +80,10 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     torch.set_num_threads(1)
     rules = ["one layer (default)", "two layers", "oof all", *(f"oof pilot {p}" for p in PILOTS)]
+    margins = getattr(args, "margins", [])
+    rules += [f"oof pilot 3, margin {m:g}" for m in margins]
     rules += ["mix", "best (oracle)"]
+    trial_cpu = {r: 0.0 for r in rules if r.startswith("oof pilot 3")}
     scores: dict[str, dict[str, float]] = {r: {} for r in rules}
     picks: dict[str, list[str]] = {r: [] for r in rules if r.startswith("oof")}
     cpu = {"one": 0.0, "two": 0.0}
@@ -76,9 +92,11 @@ def main(argv: list[str] | None = None) -> None:
         for seed in range(args.seeds):
             inner, held = inner_split(train, seed)
             fits = {}
-            for key, extra in (("one", {}), ("two", DEEP)):
+            seconds_of = {}
+            for key, extra in (("one", ONE), ("two", DEEP)):
                 model, _, seconds = fit_brainnet(inner, {"seed": seed, **extra})
                 cpu[key] += seconds
+                seconds_of[key] = seconds
                 oof, folds = out_of_fold(model, inner)
                 P = model.predict_proba(held)
                 fits[key] = (average_precision(held.Y, P), oof, folds, P)
@@ -93,6 +111,21 @@ def main(argv: list[str] | None = None) -> None:
                 rule = "oof all" if p is None else f"oof pilot {p}"
                 got[rule] = fits[pick][0]
                 picks[rule].append(f"{name}/{seed}:{pick}")
+                if p == 3:
+                    print(
+                        name,
+                        seed,
+                        "pilot 3 out-of-fold AP",
+                        {k: round(v, 5) for k, v in ap.items()},
+                    )
+                    for m in [0.0, *margins]:
+                        r = rule if m == 0.0 else f"{rule}, margin {m:g}"
+                        choice = "two" if ap["two"] > ap["one"] + m else "one"
+                        got[r] = fits[choice][0]
+                        if m:
+                            picks[r].append(f"{name}/{seed}:{choice}")
+                        trial_cpu[r] += 0.3 * (seconds_of["one"] + seconds_of["two"])
+                        trial_cpu[r] += 0.7 * seconds_of[choice]
             for rule, value in got.items():
                 scores[rule][name] = scores[rule].get(name, 0.0) + value / args.seeds
             print(name, seed, {k: round(v, 4) for k, v in got.items()}, flush=True)
@@ -117,8 +150,32 @@ def main(argv: list[str] | None = None) -> None:
     )
     for rule, chosen in picks.items():
         spec.notes.append(f"{rule} picked: {', '.join(chosen)}")
+    if margins:
+        spec.notes.append(
+            "estimated trial CPU s: "
+            + ", ".join(f"{r} {seconds:.0f}" for r, seconds in trial_cpu.items())
+        )
+        spec.notes.append(
+            f"speed rule against oof pilot 3: chosen {choose_margin(scores, trial_cpu, args.sets)}"
+        )
     text = to_markdown(spec)
     print_and_write(text, args.markdown)
+
+
+def choose_margin(
+    scores: dict[str, dict[str, float]], trial_cpu: dict[str, float], sets: list[str]
+) -> str:
+    """The speed rule (``fit_speed.py``'s) among ``oof pilot 3`` and its margins: the least CPU whose mean
+    held-out AP is at most TOLERANCE below the margin-0 rule's and no set more than WORST below it."""
+    base = scores["oof pilot 3"]
+    mean0 = np.mean([base[s] for s in sets])
+    ok = [
+        r
+        for r in trial_cpu
+        if np.mean([scores[r][s] for s in sets]) >= mean0 - TOLERANCE
+        and all(scores[r][s] >= base[s] - WORST for s in sets)
+    ]
+    return min(ok, key=lambda r: trial_cpu[r])
 
 
 if __name__ == "__main__":
