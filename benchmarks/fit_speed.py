@@ -95,6 +95,10 @@ CANDIDATES: dict[str, dict[str, Any]] = {
     # trial does not run)
     "added layer 128": {"deeper_width": 128},
     "added layer 64": {"deeper_width": 64},
+    # round 13, for accuracy (written before it ran): a linear path from the inputs to the logits beside the
+    # hidden layers (wide and deep), for the sets where one-vs-rest logistic regression is the best baseline
+    # (medical) or close to it (flags, genbase)
+    "linear skip": {"linear_skip": True},
 }
 ACCURACY_ROUND = [
     "dropout 0.3",
