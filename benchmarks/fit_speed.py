@@ -97,7 +97,8 @@ CANDIDATES: dict[str, dict[str, Any]] = {
     "added layer 64": {"deeper_width": 64},
     # round 13, for accuracy (written before it ran): a linear path from the inputs to the logits beside the
     # hidden layers (wide and deep), for the sets where one-vs-rest logistic regression is the best baseline
-    # (medical) or close to it (flags, genbase)
+    # (medical) or close to it (flags, genbase). It ran at commit f1a6a6b, was not chosen, and its option was
+    # removed (README "Fit speed")
     "linear skip": {"linear_skip": True},
 }
 ACCURACY_ROUND = [

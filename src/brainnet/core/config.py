@@ -298,11 +298,6 @@ class TrainConfig(CommonConfig):
         "try_deeper: the width of the added hidden layer; 0: the last width of hidden_sizes",
         0,
     )
-    linear_skip: bool = _option(
-        "model mlp: add a linear path from the (input-dropped) inputs to the logits beside the hidden layers "
-        "(wide and deep); it starts at zero",
-        False,
-    )
     distill: int = _option(
         "torch engine, model mlp, n_models > 1: the width of one student MLP (one hidden layer) trained "
         "after the ensemble to mimic its mean probability, on the training rows and noisy copies of them, "

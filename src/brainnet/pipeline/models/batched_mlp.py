@@ -47,7 +47,6 @@ class BatchedMLP(nn.Module):
         activation: str,
         dropout: float,
         input_dropout: float,
-        linear_skip: bool = False,
         eps: float = 1e-5,
         momentum: float = 0.1,
     ) -> None:
@@ -69,9 +68,6 @@ class BatchedMLP(nn.Module):
                 self.register_parameter(f"bias{i}", nn.Parameter(torch.zeros(k, n_out)))
         self.head_weight = nn.Parameter(torch.zeros(k, sizes[-1], n_labels))
         self.head_bias = nn.Parameter(torch.zeros(k, n_labels))
-        self.linear_skip = linear_skip
-        if linear_skip:
-            self.skip_weight = nn.Parameter(torch.zeros(k, sizes[0], n_labels))
 
     @property
     def n_hidden(self) -> int:
@@ -101,7 +97,6 @@ class BatchedMLP(nn.Module):
             activation=name,
             dropout=hidden_drops[0] if hidden_drops else 0.0,
             input_dropout=drops[0] if has_input_dropout else 0.0,
-            linear_skip=hasattr(first, "skip"),
         )
         with torch.no_grad():
             for k, member in enumerate(members):
@@ -124,8 +119,7 @@ class BatchedMLP(nn.Module):
             else:
                 out.append((f"backbone.{j}.bias", f"bias{i}", False))
                 j += 3
-        out += [("head.weight", "head_weight", True), ("head.bias", "head_bias", False)]
-        return out + ([("skip.weight", "skip_weight", True)] if self.linear_skip else [])
+        return out + [("head.weight", "head_weight", True), ("head.bias", "head_bias", False)]
 
     def member(self, k: int) -> dict[str, torch.Tensor]:
         """Member ``k`` as an ``MLP`` state_dict (copies)."""
@@ -153,7 +147,6 @@ class BatchedMLP(nn.Module):
             activation=self.activation_name,
             dropout=self.dropout,
             input_dropout=self.input_dropout,
-            linear_skip=self.linear_skip,
             eps=self.eps,
             momentum=self.momentum,
         ).to(self.head_bias.device)
@@ -182,7 +175,6 @@ class BatchedMLP(nn.Module):
                 input_dropout=self.input_dropout,
                 batch_norm=self.batch_norm,
                 activation=self.activation_name,
-                linear_skip=self.linear_skip,
             )
             mlp.load_state_dict({n: t.cpu() for n, t in self.member(k).items()})
             out.append(mlp.eval())
@@ -208,7 +200,6 @@ class BatchedMLP(nn.Module):
         z = x
         if self.input_dropout > 0 and masks and not isinstance(x, SparseBatch):
             z = z * masks.pop(0)
-        x_in = z
         if isinstance(z, SparseBatch) and self.n_hidden == 0:  # no hidden layer: the head is first
             return z.matmul(pick(self.head_weight)) + pick(self.head_bias).unsqueeze(1)
         for i in range(self.n_hidden):
@@ -225,11 +216,7 @@ class BatchedMLP(nn.Module):
             z = self.act(z)
             if self.dropout > 0 and masks:
                 z = z * masks.pop(0)
-        out = torch.baddbmm(pick(self.head_bias).unsqueeze(1), z, pick(self.head_weight))
-        if self.linear_skip:
-            sw = pick(self.skip_weight)
-            out = out + (x_in.matmul(sw) if isinstance(x_in, SparseBatch) else torch.bmm(x_in, sw))
-        return out
+        return torch.baddbmm(pick(self.head_bias).unsqueeze(1), z, pick(self.head_weight))
 
     def _batch_norm(self, z: torch.Tensor, i: int, idx: Any, pick: Any) -> torch.Tensor:
         gamma = pick(getattr(self, f"gamma{i}")).unsqueeze(1)  # (G, 1, h)

@@ -51,14 +51,13 @@ class FoldedEnsemble:
         layers: list[tuple[torch.Tensor, torch.Tensor]],
         k: int,
         activation: str,
-        skip: int = 0,
     ) -> None:
-        self.first, self.layers, self.k, self.skip = first, layers, k, skip
+        self.first, self.layers, self.k = first, layers, k
         self.act = make_activation(activation)
         # ReLU, LeakyReLU, ELU, SiLU in place: no second (K h, chunk) buffer
         if hasattr(self.act, "inplace"):
             self.act.inplace = True
-        self.n_labels = layers[-1][0].shape[1] if layers else (first[0].shape[0] - skip) // k
+        self.n_labels = layers[-1][0].shape[1] if layers else first[0].shape[0] // k
         self.widest = max([first[0].shape[0]] + [k * w.shape[1] for w, _ in layers])  # K h_max
 
     def chunk_rows(self) -> int:
@@ -88,25 +87,15 @@ class FoldedEnsemble:
         w0, b0 = folded[0]  # (K, out, d), (K, out, 1)
         first = (w0.reshape(-1, w0.shape[2]).contiguous(), b0.reshape(-1, 1).contiguous())
         rest = [(w.contiguous(), b.contiguous()) for w, b in folded[1:]]
-        skip = 0
-        if stack.linear_skip:  # the linear paths' (K L, d) rows below the first layers
-            ws = stack.skip_weight.transpose(1, 2).reshape(-1, stack.sizes[0])
-            skip = ws.shape[0]
-            first = (torch.cat([first[0], ws]).contiguous(), torch.cat([first[1], first[1].new_zeros(skip, 1)]))
-        return cls(first, rest, K, stack.activation_name, skip)
+        return cls(first, rest, K, stack.activation_name)
 
     @torch.inference_mode()
     def _logits(self, x: torch.Tensor) -> torch.Tensor:
         """(c, d) float32 rows -> (K, L, c) logits of every member."""
         w0, b0 = self.first
-        z = torch.addmm(b0, w0, x.T)
-        if self.skip:
-            z, s = z[: z.shape[0] - self.skip], z[z.shape[0] - self.skip :]
-        z = z.view(self.k, -1, x.shape[0])  # (K, h_1, c); heads if no hidden
+        z = torch.addmm(b0, w0, x.T).view(self.k, -1, x.shape[0])  # (K, h_1, c); heads if no hidden
         for w, b in self.layers:
             z = torch.baddbmm(b, w, self.act(z))  # (K, out, c): the activation of the layer before
-        if self.skip:
-            z = z + s.view(self.k, -1, x.shape[0])
         return z
 
     def _chunks(self, X: Any, chunk: int | None) -> Any:

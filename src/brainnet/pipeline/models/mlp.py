@@ -32,7 +32,6 @@ class MLP(nn.Module):
         input_dropout: float = 0.0,
         batch_norm: bool = True,
         activation: str = "relu",
-        linear_skip: bool = False,
     ) -> None:
         super().__init__()
         ACTIVATIONS.get(activation)  # an unknown name fails here, also without hidden layers
@@ -46,9 +45,6 @@ class MLP(nn.Module):
             width = h
         self.backbone = nn.Sequential(*layers)
         self.head = nn.Linear(width, n_labels)
-        if linear_skip:
-            self.skip = nn.Linear(n_features, n_labels, bias=False)
-            nn.init.zeros_(self.skip.weight)
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         return self.backbone(x)  # (B, h_last)
@@ -57,12 +53,7 @@ class MLP(nn.Module):
         return self.head(features)  # (B, L)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if not hasattr(self, "skip"):
-            return self.forward_head(self.forward_features(x))
-        if self.backbone and isinstance(self.backbone[0], nn.Dropout):
-            x = self.backbone[0](x)
-            return self.forward_head(self.backbone[1:](x)) + self.skip(x)
-        return self.forward_head(self.backbone(x)) + self.skip(x)
+        return self.forward_head(self.forward_features(x))
 
 
 def build_mlp(input_shape: tuple[int, ...], n_labels: int, config: TrainConfig) -> MLP:
@@ -76,5 +67,4 @@ def build_mlp(input_shape: tuple[int, ...], n_labels: int, config: TrainConfig) 
         input_dropout=config.input_dropout,
         batch_norm=config.batch_norm,
         activation=config.activation,
-        linear_skip=getattr(config, "linear_skip", False),
     )
