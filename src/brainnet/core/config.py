@@ -315,6 +315,11 @@ class TrainConfig(CommonConfig):
         "large input",
         False,
     )
+    quantile: bool = _option(
+        "prototype: map every dense non-binary column through its training quantiles to a normal "
+        "distribution before standardising",
+        False,
+    )
     keep_id_columns: bool = _option(
         "keep a text column with a different value on (nearly) every row (an identifier; dropped by "
         "default, with a note)",

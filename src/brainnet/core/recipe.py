@@ -178,6 +178,7 @@ class TableRecipe(Recipe):
             self.encoder.encoded_names,
             impute=cfg.impute,
             scale_binary=bool(getattr(cfg, "scale_binary", False)),
+            quantile=bool(getattr(cfg, "quantile", False)),
         )
         return notes + more
 
