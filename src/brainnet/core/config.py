@@ -320,6 +320,7 @@ class TrainConfig(CommonConfig):
         "distribution before standardising",
         False,
     )
+    quantile_min: int = _option("prototype: quantile only columns with at least this many distinct values", 0)
     keep_id_columns: bool = _option(
         "keep a text column with a different value on (nearly) every row (an identifier; dropped by "
         "default, with a note)",

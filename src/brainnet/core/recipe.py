@@ -179,6 +179,7 @@ class TableRecipe(Recipe):
             impute=cfg.impute,
             scale_binary=bool(getattr(cfg, "scale_binary", False)),
             quantile=bool(getattr(cfg, "quantile", False)),
+            quantile_min=int(getattr(cfg, "quantile_min", 0)),
         )
         return notes + more
 

@@ -39,6 +39,7 @@ class FeatureScaler:
         impute: bool = True,
         scale_binary: bool = True,
         quantile: bool = False,
+        quantile_min: int = 0,
     ) -> tuple[FeatureScaler, list[str]]:
         """Fit on training features: an (n, d) array, or a CSR matrix (never made dense whole: its
         statistics are computed a block of columns at a time, to the same numbers as its dense copy).
@@ -76,10 +77,11 @@ class FeatureScaler:
         if quantile and not is_sparse(X):
             from sklearn.preprocessing import QuantileTransformer
 
-            qcols = np.flatnonzero(~binary & ~constant)
+            X = np.asarray(X, dtype=np.float64)
+            filled = np.where(np.isnan(X), medians, X)
+            distinct = np.array([len(np.unique(filled[:, j])) for j in range(X.shape[1])])
+            qcols = np.flatnonzero(~binary & ~constant & (distinct >= (quantile_min or 0)))
             if len(qcols):
-                X = np.asarray(X, dtype=np.float64)
-                filled = np.where(np.isnan(X), medians, X)
                 qt = QuantileTransformer(
                     n_quantiles=min(1000, X.shape[0]), output_distribution="normal", subsample=None
                 ).fit(filled[:, qcols])
