@@ -315,12 +315,6 @@ class TrainConfig(CommonConfig):
         "large input",
         False,
     )
-    quantile: bool = _option(
-        "prototype: map every dense non-binary column through its training quantiles to a normal "
-        "distribution before standardising",
-        False,
-    )
-    quantile_min: int = _option("prototype: quantile only columns with at least this many distinct values", 0)
     keep_id_columns: bool = _option(
         "keep a text column with a different value on (nearly) every row (an identifier; dropped by "
         "default, with a note)",

@@ -178,8 +178,6 @@ class TableRecipe(Recipe):
             self.encoder.encoded_names,
             impute=cfg.impute,
             scale_binary=bool(getattr(cfg, "scale_binary", False)),
-            quantile=bool(getattr(cfg, "quantile", False)),
-            quantile_min=int(getattr(cfg, "quantile_min", 0)),
         )
         return notes + more
 

@@ -27,19 +27,10 @@ class FeatureScaler:
     mean: np.ndarray
     scale: np.ndarray
     impute: bool = True
-    qcols: Any = None
-    qt: Any = None
 
     @classmethod
     def fit(
-        cls,
-        X: Any,
-        feature_names: list[str],
-        *,
-        impute: bool = True,
-        scale_binary: bool = True,
-        quantile: bool = False,
-        quantile_min: int = 0,
+        cls, X: Any, feature_names: list[str], *, impute: bool = True, scale_binary: bool = True
     ) -> tuple[FeatureScaler, list[str]]:
         """Fit on training features: an (n, d) array, or a CSR matrix (never made dense whole: its
         statistics are computed a block of columns at a time, to the same numbers as its dense copy).
@@ -74,21 +65,6 @@ class FeatureScaler:
                 f"{len(names)} constant feature(s) carry no information: {', '.join(names[:10])}"
             )
         unit = constant if scale_binary else constant | binary
-        if quantile and not is_sparse(X):
-            from sklearn.preprocessing import QuantileTransformer
-
-            X = np.asarray(X, dtype=np.float64)
-            filled = np.where(np.isnan(X), medians, X)
-            distinct = np.array([len(np.unique(filled[:, j])) for j in range(X.shape[1])])
-            qcols = np.flatnonzero(~binary & ~constant & (distinct >= (quantile_min or 0)))
-            if len(qcols):
-                qt = QuantileTransformer(
-                    n_quantiles=min(1000, X.shape[0]), output_distribution="normal", subsample=None
-                ).fit(filled[:, qcols])
-                filled[:, qcols] = qt.transform(filled[:, qcols])
-                mean, std = filled.mean(axis=0), filled.std(axis=0)
-                std = np.where(std < 1e-12, 1.0, std)
-                return cls(medians, mean, np.where(unit, 1.0, std), impute, qcols, qt), notes
         return cls(medians, mean, np.where(unit, 1.0, std), impute), notes
 
     def transform(self, X: np.ndarray, feature_names: list[str]) -> np.ndarray:
@@ -97,9 +73,6 @@ class FeatureScaler:
 
     def transform_rows(self, X: np.ndarray) -> np.ndarray:
         """``transform`` of checked (n, d) float64 rows (``SparseRows`` applies it per batch)."""
-        if self.qt is not None:
-            X = np.where(np.isnan(X), self.medians, X)
-            X[:, self.qcols] = self.qt.transform(X[:, self.qcols])
         Z = X - self.mean  # (n, d) float64, divided in place: 2x faster than with a NaN mask first
         Z /= self.scale
         out = Z.astype(np.float32)
