@@ -315,7 +315,6 @@ class TrainConfig(CommonConfig):
         "large input",
         False,
     )
-    label_smoothing: float = _option("prototype: BCE targets y (1 - e) + e / 2 (batched ensemble)", 0.0)
     keep_id_columns: bool = _option(
         "keep a text column with a different value on (nearly) every row (an identifier; dropped by "
         "default, with a note)",

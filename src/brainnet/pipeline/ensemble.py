@@ -231,7 +231,6 @@ class EnsembleTrainer:
 
         self.model, self.device = model.to(device), device
         self.epochs, self.batch_size, self.monitor = cfg.epochs, cfg.batch_size, cfg.monitor
-        self.smoothing = float(getattr(cfg, "label_smoothing", 0.0))
         K = model.k
         as_t = lambda a: torch.as_tensor(a, dtype=torch.float32, device=device)  # noqa: E731
         # sparse training rows stay sparse (made dense a batch at a time in ``_batch``); a member's validation
@@ -409,8 +408,6 @@ class EnsembleTrainer:
         if self.pos_weight is not None:
             pw = self.pos_weight.index_select(0, torch.tensor(group, device=self.device))
             pw = pw.unsqueeze(1)  # (G, 1, L)
-        if self.smoothing:
-            y = y * (1 - self.smoothing) + self.smoothing / 2
         losses = stacked_bce(model(x, idx, masks), y, pw)  # (G,)
         values = losses.detach().cpu().tolist()
         for k, v in zip(group, values, strict=True):
