@@ -119,7 +119,8 @@ CANDIDATES: dict[str, dict[str, Any]] = {
     # round 18, for accuracy (written before it ran; the eight sets): each member's output biases start at the
     # logits of its training rows' label rates, (positives + 1) / (rows + 2), instead of torch's uniform draw, so
     # a rare label starts near its rate (a label with no positive in training then stays near 0 instead of
-    # wherever a few hundred steps leave it: 0.39 on a 240-row table)
+    # wherever a few hundred steps leave it: 0.39 on a 240-row table). It ran at commit eecaadf, was stopped after
+    # six sets (medical and flags rule it out), was not chosen, and its option was removed (README "Fit speed")
     "prior bias": {"prior_bias": True},
 }
 ACCURACY_ROUND = [

@@ -315,7 +315,6 @@ class TrainConfig(CommonConfig):
         "large input",
         False,
     )
-    prior_bias: bool = _option("prototype: each member's output biases start at the logits of its label rates", False)
     keep_id_columns: bool = _option(
         "keep a text column with a different value on (nearly) every row (an identifier; dropped by "
         "default, with a note)",

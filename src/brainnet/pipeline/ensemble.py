@@ -504,13 +504,8 @@ def fit_together(
     for seed in seeds:
         torch.manual_seed(seed)
         members.append(build_network(cfg, recipe, n_labels))
-    labels = [recipe.labels(t) for t in trains]
-    if getattr(cfg, "prior_bias", False):  # each member's head starts at its training rows' label rates
-        with torch.no_grad():
-            for member, Y in zip(members, labels, strict=True):
-                rate = (np.asarray(Y).sum(axis=0) + 1.0) / (len(Y) + 2.0)  # Laplace: never 0 or 1
-                member.head.bias.copy_(torch.as_tensor(np.log(rate / (1 - rate)), dtype=torch.float32))
     model = BatchedMLP.from_members(members)
+    labels = [recipe.labels(t) for t in trains]
     pw = np.stack([pos_weights(Y) for Y in labels]) if cfg.pos_weight == "auto" else None
     data = [(t.X, Y, v.X, recipe.labels(v)) for t, Y, v in zip(trains, labels, vals, strict=True)]
     trainer = EnsembleTrainer(
