@@ -93,6 +93,10 @@ def test_labels_constant_in_a_fold_get_a_constant_probability(toy_data, name):
     constant_in = [m for m in model.members_ if 1 not in m.varying]
     assert len(constant_in) == 1 and all(m.constant[1] == 0 for m in constant_in)
     assert any("never present" in note for note in model.notes_)
+    # after the decision layer, as brainnet's networks: the smoothed training rate
+    Q = model.predict_proba(X)
+    np.testing.assert_allclose(Q[:, 2], 1 / 92, rtol=1e-12)
+    np.testing.assert_allclose(Q[:, 3], 91 / 92, rtol=1e-12)
 
 
 def test_names_and_bad_names():

@@ -32,7 +32,23 @@ def test_a_model_with_categorical_encoding_is_written_as_version_2(tmp_path):
     meta = {"kind": "test", "labels": ["a"], "encoding": {"columns": []}}
     save_model_dir(tmp_path / "m", meta, {"w": np.zeros(2, np.float32)})
     loaded, _ = load_model_dir(tmp_path / "m")
-    assert loaded["format_version"] == 2 == FORMAT_VERSION and loaded["encoding"] == {"columns": []}
+    assert loaded["format_version"] == 2 and loaded["encoding"] == {"columns": []}
+
+
+@pytest.mark.parametrize(
+    ("method", "a", "version"),
+    [("none", [1.0, 0.0], 3), ("platt", [0.8, 0.0], 1), ("none", [1.0, 1.0], 1)],
+)
+def test_constant_labels_under_no_calibration_are_written_as_version_3(
+    tmp_path, method, a, version
+):
+    """A version-2 reader applies no calibration for "none", so it would silently drop the constant of a label
+    that never varied in training; version 3 makes it say "upgrade". Temperature and Platt scaling apply the
+    slope 0 in any version."""
+    meta = {"kind": "test", "calibration": {"method": method, "a": a, "b": [0.0, -4.6]}}
+    save_model_dir(tmp_path / "m", meta, {"w": np.zeros(2, np.float32)})
+    loaded, _ = load_model_dir(tmp_path / "m")
+    assert loaded["format_version"] == version <= FORMAT_VERSION == 3
 
 
 def test_existing_model_needs_force(model):

@@ -159,12 +159,28 @@ def test_predict_before_fit_and_wrong_width(fitted):
         fitted.predict(np.ones((2, 11)))
 
 
-def test_constant_labels_are_reported(toy_data):
+@pytest.mark.parametrize(
+    "n_models", [1, 3]
+)  # a hold-out (80 training rows), cross-fitting (all 100)
+def test_constant_labels_are_reported_and_get_their_smoothed_rate(toy_data, tmp_path, n_models):
+    """A label the networks never saw positive has no signal to learn: its probability is its smoothed training
+    rate on every row (not what the training steps left on its output), and it is never predicted; a label
+    present in every row likewise, and always predicted. Saved and loaded alike."""
     X, Y = toy_data
-    Y = Y.copy()
-    Y[:, 0] = 0
-    est = MultiLabelMLP(**FAST).fit(X[:100], Y[:100])
+    Y = Y[:100].copy()
+    Y[:, 0], Y[:, 1] = 0, 1
+    est = MultiLabelMLP(**{**FAST, "n_models": n_models}).fit(X[:100], Y)
     assert any("never present in training" in n and "l0" in n for n in est.notes_)
+    assert any("present in every training row" in n and "l1" in n for n in est.notes_)
+    P, n = est.predict_proba(X), est.n_train_
+    assert n == (80 if n_models == 1 else 100)  # the rows the networks learned from
+    np.testing.assert_allclose(P[:, 0], 1 / (n + 2), rtol=1e-12)
+    np.testing.assert_allclose(P[:, 1], (n + 1) / (n + 2), rtol=1e-12)
+    pred = est.predict(X)
+    assert (pred[:, 0] == 0).all() and (pred[:, 1] == 1).all()
+    assert P[:, 2:].std(axis=0).min() > 0  # the other labels are the networks'
+    est.save(tmp_path / "m")
+    np.testing.assert_array_equal(load(tmp_path / "m").predict_proba(X), P)
 
 
 def test_ctrl_c_keeps_the_best_model_so_far(toy_data, monkeypatch, tmp_path):

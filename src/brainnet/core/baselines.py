@@ -19,7 +19,8 @@ protocol, so only the model differs:
 
 A label constant in a member's training rows (a rare label absent from a fold) is not given to the scikit-learn
 model (``LogisticRegression`` and ``HistGradientBoostingClassifier`` refuse a single class); that member predicts
-the constant (probability 0 or 1) for it.
+the constant (probability 0 or 1) for it. A label constant in every member's rows then gets its smoothed training
+rate from the decision layer, as brainnet's networks do (``core/decision/calibration.py``).
 
 Sizes: the MLP is scikit-learn's default ((100,), 200 epochs of Adam; ConvergenceWarnings are silenced);
 logistic regression has C = 1; the forests grow 500 trees in all, ``ceil(500 / K)`` in each of the K members (the
@@ -307,7 +308,8 @@ class BaselineClassifier:
             n_pred[va] += 1
         scored = n_pred > 0
         Y_val, self.oof_proba_ = Y_pool[scored], P_sum[scored] / n_pred[scored, None]
-        self.decision_ = DecisionLayer.fit(cfg, Y_train, Y_val, self.oof_proba_)
+        used = np.unique(np.concatenate([tr for tr, _ in plan]))  # rows some member trained on
+        self.decision_ = DecisionLayer.fit(cfg, Y_train, Y_val, self.oof_proba_, Y_pool[used])
         P_val = self.decision_.calibration.apply(self.oof_proba_)
         self.val_metrics_ = metrics.evaluate(Y_val, P_val, self.decision_.decide(P_val))
         self.recipe_, self.n_val_, self.notes_ = recipe, int(scored.sum()), notes

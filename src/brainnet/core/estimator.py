@@ -373,8 +373,10 @@ class MultiLabelEstimator(ConfigParams):
         scored = n_pred > 0
         if not scored.any():
             raise UserInputError("none of the validation rows could be read; nothing to tune on.")
-        self._decision_layer(cfg, Y_train, Y_pool[scored], P_sum[scored] / n_pred[scored, None])
         used = np.unique(np.concatenate([tr for tr, _ in plan]))  # rows some model trained on
+        self._decision_layer(
+            cfg, Y_train, Y_pool[scored], P_sum[scored] / n_pred[scored, None], Y_pool[used]
+        )
         if getattr(cfg, "distill", 0) and len(self.models_) > 1:
             start = time.perf_counter()
             notes.append(self._distill(cfg, engine, recipe, recipe.subset(pool, used)))
@@ -512,15 +514,22 @@ class MultiLabelEstimator(ConfigParams):
         )
 
     def _decision_layer(
-        self, cfg: Any, Y_train: np.ndarray, Y_val: np.ndarray, P_val: np.ndarray
+        self,
+        cfg: Any,
+        Y_train: np.ndarray,
+        Y_val: np.ndarray,
+        P_val: np.ndarray,
+        trained_on: np.ndarray,
     ) -> None:
         """Fit ``calibration_`` on validation probabilities, tune ``thresholds_`` on the calibrated ones and
         score them (``val_metrics_``).
 
         ``at_least_one`` unset: on when every training example has a label (an empty prediction is then never
-        right).
+        right). ``trained_on``: the labels of the rows some model learned from (a label constant there gets
+        its smoothed rate).
         """
-        layer = DecisionLayer.fit(cfg, Y_train, Y_val, P_val)  # the rule the baselines share
+        # the rule the baselines share
+        layer = DecisionLayer.fit(cfg, Y_train, Y_val, P_val, trained_on)
         self.at_least_one_, self.calibration_ = layer.at_least_one, layer.calibration
         self.thresholds_ = layer.thresholds
         P_val = self.calibration_.apply(P_val)
@@ -870,10 +879,12 @@ def label_notes(Y: np.ndarray, label_names: list[str]) -> list[str]:
     notes = []
     if never:
         notes.append(
-            f"label(s) never present in training (the model will learn to never predict them): {', '.join(never)}"
+            f"label(s) never present in training: {', '.join(never)}; the model gives them a constant "
+            "probability, their smoothed training rate 1 / (rows + 2), and never predicts them"
         )
     if always:
         notes.append(
-            f"label(s) present in every training row (always predicted): {', '.join(always)}"
+            f"label(s) present in every training row: {', '.join(always)}; the model gives them a "
+            "constant probability, their smoothed training rate (rows + 1) / (rows + 2)"
         )
     return notes

@@ -18,11 +18,14 @@ from brainnet.core.errors import ModelFormatError
 from brainnet.core.files import atomic_directory
 
 FORMAT = "brainnet-model"
-FORMAT_VERSION = 2  # the newest version this brainnet reads
+FORMAT_VERSION = 3  # the newest version this brainnet reads
 # A model is written with the oldest version that describes it, so older brainnets keep reading what they can:
 # 1: everything up to 0.2; 2: adds "encoding" (categorical and dropped identifier columns of a table), which a
-# version-1 reader would ignore and then fail on the number of columns.
+# version-1 reader would ignore and then fail on the number of columns; 3: a calibration of method "none" with
+# labels held at a constant (slope 0: labels that never varied in training), which a version-2 reader would
+# ignore, silently giving other probabilities (with temperature or Platt scaling it applies the slope 0 as is).
 ENCODING_VERSION = 2
+CONSTANT_LABELS_VERSION = 3
 META_FILE = "brainnet.json"
 WEIGHTS_FILE = "weights.safetensors"
 MAX_META_BYTES = 64 * 1024 * 1024
@@ -63,7 +66,7 @@ def save_model_dir(
     blob = save({k: np.ascontiguousarray(v).reshape(np.shape(v)) for k, v in tensors.items()})
     full = {
         "format": FORMAT,
-        "format_version": ENCODING_VERSION if "encoding" in meta else 1,
+        "format_version": _version(meta),
         "brainnet_version": _brainnet_version(),
         "weights_file": WEIGHTS_FILE,
         "weights_sha256": hashlib.sha256(blob).hexdigest(),
@@ -119,6 +122,14 @@ def read_model_meta(path: str | Path) -> dict[str, Any]:
             f"version {FORMAT_VERSION}. Upgrade brainnet to load it."
         )
     return meta
+
+
+def _version(meta: dict[str, Any]) -> int:
+    """The oldest format version that describes ``meta`` (see ``FORMAT_VERSION``)."""
+    calibration = meta.get("calibration") or {}
+    if calibration.get("method") == "none" and 0 in calibration.get("a", []):
+        return CONSTANT_LABELS_VERSION
+    return ENCODING_VERSION if "encoding" in meta else 1
 
 
 def load_model_dir(path: str | Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:

@@ -118,3 +118,37 @@ def test_apply_is_the_formula_bit_for_bit(method):
     expected = 0.5 * (1.0 + np.tanh(0.5 * (cal.a * (np.log(z) - np.log1p(-z)) + cal.b)))
     np.testing.assert_array_equal(cal.apply(P), expected)
     assert cal.apply(P).dtype == np.float64
+
+
+@pytest.mark.parametrize("method", ["none", "temperature", "platt", "auto"])
+def test_a_label_that_never_varied_in_training_gets_its_smoothed_rate(method):
+    """Whatever the networks left on a label they never saw positive (or never negative), every method gives
+    it (positives + 1) / (rows + 2); the others are calibrated as without it, and NaN rows stay NaN."""
+    Y, P = _overconfident(400)
+    Y, P = Y[:, :2], P[:, :2]
+    Y = np.hstack([Y, np.zeros((400, 1), np.uint8), np.ones((400, 1), np.uint8)])
+    # where a few hundred steps on one class leave a network
+    P = np.hstack([P, np.linspace(0.2, 0.6, 400)[:, None], np.full((400, 1), 0.7)])
+    trained_on = Y[:300]  # the rows the models learned from: 300
+    cal = fit_calibration(Y, P, method, trained_on=trained_on)
+    plain = fit_calibration(Y[:, :2], P[:, :2], method)
+    # without the training labels nothing is made constant (a model saved before keeps its numbers)
+    np.testing.assert_array_equal(fit_calibration(Y, P, "none").apply(P), P)
+    P[5] = np.nan
+    Q = cal.apply(P)
+    readable = np.delete(np.arange(len(P)), 5)
+    np.testing.assert_allclose(Q[readable, 2], 1 / 302, rtol=1e-12)
+    np.testing.assert_allclose(Q[readable, 3], 301 / 302, rtol=1e-12)
+    assert np.isnan(Q[5]).all()
+    assert cal.method == plain.method
+    np.testing.assert_array_equal(Q[readable, :2], plain.apply(P[readable, :2]))
+    assert cal.report["constant_labels"] == {"2": round(1 / 302, 6), "3": round(301 / 302, 6)}
+    back = Calibration.from_dict(json.loads(json.dumps(cal.to_dict())), 4)
+    np.testing.assert_array_equal(back.apply(P), Q)
+
+
+def test_constant_rates_only_for_labels_that_never_varied():
+    from brainnet.core.decision.calibration import constant_rates
+
+    Y = np.array([[0, 1, 1], [0, 1, 0], [0, 1, 0], [0, 1, 1]])
+    np.testing.assert_array_equal(constant_rates(Y), [1 / 6, 5 / 6, np.nan])

@@ -10,6 +10,12 @@ thresholds, so any runtime that ends in the NumPy decision layer gets it.
 ``fit_calibration(Y, P, "auto")`` picks the method (none, temperature or Platt) with the lowest log-loss measured
 out of fold on the validation rows (5 stratified-by-row folds, each fitted on the other four), so "auto" turns
 calibration on only when it lowers validation log-loss on rows it was not fitted on.
+
+A label with no positive (or no negative) among the rows the models learned from (``trained_on``) carries no
+signal a network could have learned: whatever its output is, it is where a few hundred gradient steps on one class
+left it (0.39 for a label never present in 240 training rows, under the default recipe). Whatever the method, such
+a label gets a constant: its smoothed training rate (positives + 1) / (rows + 2), as ``a = 0`` and ``b`` its logit,
+the way scikit-learn's one-vs-rest keeps a constant predictor for a label that never varies.
 """
 
 from __future__ import annotations
@@ -78,12 +84,18 @@ class Calibration:
     def apply(self, P: np.ndarray) -> np.ndarray:
         """(n, L) probabilities -> (n, L) calibrated probabilities (float64; NaN rows stay NaN)."""
         P = np.asarray(P, dtype=np.float64)
-        if self.method == "none":
+        constant = self.a == 0  # labels that never varied in training: their smoothed rate
+        if self.method == "none" and not constant.any():
             return P
         if P.ndim != 2 or P.shape[1] != len(self.a):
             raise UserInputError(
                 f"calibration expects (n, {len(self.a)}) probabilities; received shape {P.shape}."
             )
+        if self.method == "none":
+            out = P.copy()
+            readable = ~np.isnan(P).any(axis=1)
+            out[np.ix_(readable, constant)] = _sigmoid(self.b[constant])
+            return out
         # _sigmoid(a * _logit(P) + b), the same operations in the same order, in place (bit for bit equal)
         Z = np.clip(P, _EPS, 1 - _EPS)
         tail = np.negative(Z)
@@ -186,7 +198,17 @@ def _out_of_fold_scores(
     return log_loss(Y, Q), ece_micro(Y, Q)
 
 
-def fit_calibration(Y: Any, P: Any, method: str = "auto", *, seed: int = 0) -> Calibration:
+def constant_rates(trained_on: Any) -> np.ndarray:
+    """(m, L) labels the models learned from -> (L,) the smoothed rate (positives + 1) / (m + 2) of every label
+    with no positive or no negative among them, NaN for the others."""
+    Y = np.asarray(trained_on, dtype=np.float64)
+    pos, m = Y.sum(axis=0), Y.shape[0]
+    return np.where((pos == 0) | (pos == m), (pos + 1.0) / (m + 2.0), np.nan)
+
+
+def fit_calibration(
+    Y: Any, P: Any, method: str = "auto", *, seed: int = 0, trained_on: Any = None
+) -> Calibration:
     """Fit a per-label calibration on validation labels and probabilities.
 
     Args:
@@ -196,6 +218,8 @@ def fit_calibration(Y: Any, P: Any, method: str = "auto", *, seed: int = 0) -> C
             the log-loss and the micro ECE out of fold on these rows, the one with the lowest log-loss; "none"
             when neither does (a log-loss gain that makes the probabilities less calibrated is noise).
         seed: the row folds of "auto".
+        trained_on: (m, L) labels of the rows the models learned from (None: no label is made constant). A
+            label with no positive or no negative among them gets its smoothed rate (``constant_rates``).
 
     Returns:
         A ``Calibration`` whose ``report`` holds log-loss and ECE (micro, macro) before and after on these rows.
@@ -208,6 +232,12 @@ def fit_calibration(Y: Any, P: Any, method: str = "auto", *, seed: int = 0) -> C
         )
     Y, P = np.asarray(Y, dtype=np.float64), np.asarray(P, dtype=np.float64)
     report: dict[str, Any] = {"requested": method, "n_rows": int(len(Y))}
+    rates = np.full(P.shape[1], np.nan) if trained_on is None else constant_rates(trained_on)
+    constant = np.isfinite(rates)
+    raw = P
+    if constant.any():  # the methods are chosen and fitted on what the other labels need
+        P = P.copy()
+        P[:, constant] = rates[constant]
     if method == "auto":
         small = len(Y) < 2 * _AUTO_FOLDS
         scores = {
@@ -219,14 +249,19 @@ def fit_calibration(Y: Any, P: Any, method: str = "auto", *, seed: int = 0) -> C
         report["out_of_fold_log_loss"] = {m: round(v[0], 6) for m, v in scores.items()}
         report["out_of_fold_ece_micro"] = {m: round(v[1], 6) for m, v in scores.items()}
     a, b = _fit(Y, P, method)
+    a[constant], b[constant] = 0.0, _logit(rates[constant])
+    if constant.any():
+        report["constant_labels"] = {
+            str(j): round(float(rates[j]), 6) for j in np.flatnonzero(constant)
+        }
     calibration = Calibration(method, a, b)
-    Q = calibration.apply(P)
+    Q = calibration.apply(raw)
     report.update(
-        log_loss_before=round(log_loss(Y, P), 6),
+        log_loss_before=round(log_loss(Y, raw), 6),
         log_loss_after=round(log_loss(Y, Q), 6),
-        ece_micro_before=round(ece_micro(Y, P), 6),
+        ece_micro_before=round(ece_micro(Y, raw), 6),
         ece_micro_after=round(ece_micro(Y, Q), 6),
-        ece_macro_before=round(ece_macro(Y, P), 6),
+        ece_macro_before=round(ece_macro(Y, raw), 6),
         ece_macro_after=round(ece_macro(Y, Q), 6),
     )
     return Calibration(method, a, b, report)

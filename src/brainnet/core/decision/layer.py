@@ -32,18 +32,31 @@ class DecisionLayer:
 
     @classmethod
     def fit(
-        cls, cfg: Any, Y_train: np.ndarray, Y_val: np.ndarray, P_val: np.ndarray
+        cls,
+        cfg: Any,
+        Y_train: np.ndarray,
+        Y_val: np.ndarray,
+        P_val: np.ndarray,
+        trained_on: np.ndarray | None = None,
     ) -> DecisionLayer:
         """Fit on (n_val, L) validation (out-of-fold) probabilities ``P_val`` and their labels ``Y_val``.
 
         Reads ``cfg.calibration``, ``cfg.threshold_objective``, ``cfg.min_positives``,
         ``cfg.threshold_shrinkage``, ``cfg.at_least_one`` and ``cfg.seed``. ``at_least_one`` unset: on when
         every training example (``Y_train``, (n, L)) has a label (an empty prediction is then never right).
+        ``trained_on``: the labels of the rows the models learned from (None: ``Y_train``); a label constant
+        there gets a constant probability, its smoothed rate (``calibration.py``).
         """
         at_least_one = cfg.at_least_one
         if at_least_one is None:
             at_least_one = bool(Y_train.sum(axis=1).min() > 0)
-        calibration = fit_calibration(Y_val, P_val, cfg.calibration, seed=cfg.seed)
+        calibration = fit_calibration(
+            Y_val,
+            P_val,
+            cfg.calibration,
+            seed=cfg.seed,
+            trained_on=Y_train if trained_on is None else trained_on,
+        )
         thresholds = tune_thresholds(
             Y_val,
             calibration.apply(P_val),
