@@ -282,7 +282,8 @@ class BaselineClassifier:
         Returns:
             self.
         """
-        from brainnet.core.estimator import prepare_fit  # the estimator's own plan and recipe
+        # the estimator's own plan and recipe
+        from brainnet.core.estimator import prepare_fit, trained_rows
 
         spec = BASELINES.get(self.baseline)
         cfg = self.config if self.config is not None else TrainConfig()
@@ -308,8 +309,9 @@ class BaselineClassifier:
             n_pred[va] += 1
         scored = n_pred > 0
         Y_val, self.oof_proba_ = Y_pool[scored], P_sum[scored] / n_pred[scored, None]
-        used = np.unique(np.concatenate([tr for tr, _ in plan]))  # rows some member trained on
-        self.decision_ = DecisionLayer.fit(cfg, Y_train, Y_val, self.oof_proba_, Y_pool[used])
+        self.decision_ = DecisionLayer.fit(
+            cfg, Y_train, Y_val, self.oof_proba_, Y_pool[trained_rows(plan)]
+        )
         P_val = self.decision_.calibration.apply(self.oof_proba_)
         self.val_metrics_ = metrics.evaluate(Y_val, P_val, self.decision_.decide(P_val))
         self.recipe_, self.n_val_, self.notes_ = recipe, int(scored.sum()), notes

@@ -373,7 +373,7 @@ class MultiLabelEstimator(ConfigParams):
         scored = n_pred > 0
         if not scored.any():
             raise UserInputError("none of the validation rows could be read; nothing to tune on.")
-        used = np.unique(np.concatenate([tr for tr, _ in plan]))  # rows some model trained on
+        used = trained_rows(plan)
         self._decision_layer(
             cfg, Y_train, Y_pool[scored], P_sum[scored] / n_pred[scored, None], Y_pool[used]
         )
@@ -771,9 +771,13 @@ def prepare_fit(
     """
     notes = label_notes(recipe.labels(data), recipe.label_names(data))
     pool, plan, description = fit_plan(recipe, data, validation, cfg)
-    used = np.unique(np.concatenate([tr for tr, _ in plan]))
-    notes += recipe.fit(recipe.subset(pool, used), cfg)
+    notes += recipe.fit(recipe.subset(pool, trained_rows(plan)), cfg)
     return recipe.encode(pool), plan, description, notes
+
+
+def trained_rows(plan: list) -> np.ndarray:
+    """The rows of the pool that some model of ``plan`` trains on, sorted."""
+    return np.unique(np.concatenate([tr for tr, _ in plan]))
 
 
 def fit_plan(recipe: Recipe, data: Any, validation: Any, cfg: Any) -> tuple[Any, list, str]:
